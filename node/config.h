@@ -1,0 +1,68 @@
+/*
+ * config.h - the node's configuration: one struct, one file.
+ *
+ * The file is INI with one [node] section. Every key is described by one row
+ * of the table in config.c ({key, default, min, max}). Errors name the file,
+ * the line and the key; they are all counted and reported, then loading
+ * fails.
+ */
+#ifndef RELAY_CONFIG_H
+#define RELAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define CONFIG_STR 256
+
+enum tier {
+    TIER_NONE = 0,
+    TIER_AGENCY = 1,
+    TIER_CITY = 2,
+    TIER_MINISTRY = 3,
+    TIER_NATIONAL = 4,
+    TIER_OFFICE = 5,
+};
+
+struct config {
+    char path[CONFIG_STR];
+    char id[64];
+    int tier;                  /* enum tier */
+    char listen[CONFIG_STR];   /* where children dial in; empty for a leaf */
+    char control[CONFIG_STR];  /* ipc:// control socket */
+    char upstream[CONFIG_STR]; /* parent's listen URL; empty at the root */
+    uint8_t upstream_key[32];  /* parent's public key */
+    int have_upstream_key;
+    char store[CONFIG_STR];     /* LMDB directory */
+    char key[CONFIG_STR];       /* secret key file */
+    char directory[CONFIG_STR]; /* directory file */
+    int clock_manual;           /* "clock = manual:<ISO 8601>" */
+    int64_t clock_start_us;
+    int64_t map_mb;             /* initial LMDB map size */
+    int64_t map_max_mb;         /* the map never grows beyond this */
+    int64_t max_message_bytes;  /* larger envelopes are refused */
+    int64_t batch_max;          /* envelopes per link request */
+    int64_t retry_min_ms;       /* link backoff, first delay */
+    int64_t retry_max_ms;       /* link backoff cap */
+    int64_t link_timeout_ms;    /* a reply not received by then is a failure */
+    int64_t poll_hold_ms;       /* how long a parent holds an empty poll */
+    int64_t link_workers;       /* parent-side request threads */
+    int64_t control_workers;    /* control-socket request threads */
+    int64_t debug;              /* 1: debug log lines */
+};
+
+/* config_tier_name - "agency", "city", ... */
+const char *config_tier_name(int tier);
+/* config_tier_parse - name to enum tier; TIER_NONE if unknown. */
+int config_tier_parse(const char *s);
+
+/*
+ * config_load - read path into *c. On failure writes every problem, one per
+ * line ("file:line: key 'k': reason"), into err (errlen bytes) and returns
+ * RL_ECONFIG.
+ */
+int config_load(const char *path, struct config *c, char *err, size_t errlen)
+    RL_MUST_CHECK;
+
+#endif

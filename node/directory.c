@@ -1,0 +1,270 @@
+/*
+ * directory.c - load the directory file and walk the tree.
+ *
+ * DIAGNOSTICS: unknown keys, bad tiers, bad keys, missing parents, a second
+ * national node and parent cycles are reported with file, line and key.
+ */
+#include "directory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ini_lines.h"
+#include "keys.h"
+
+static const char *sector_names[] = {
+    "none", "defense", "ict", "energy", "transport", "finance",
+    "disaster_relief", "health", "public_safety", "government"};
+#define SECTOR_N (sizeof(sector_names) / sizeof(sector_names[0]))
+
+struct dir_load {
+    struct directory *d;
+    struct ini_lines il;
+    const char *path;
+    char *err;
+    size_t errlen, used;
+    int nerr;
+    size_t cap;
+    int *line_of; /* line of each node's section header key */
+    int *has_key;
+};
+
+/* dir_sector_name - enum to text */
+const char *
+dir_sector_name(int sector)
+{
+    if (sector < 0 || (size_t)sector >= SECTOR_N)
+        return "none";
+    return sector_names[sector];
+}
+
+/* dir_sector_parse - text to enum, -1 if unknown */
+int
+dir_sector_parse(const char *s)
+{
+    for (size_t i = 0; i < SECTOR_N; i++)
+        if (strcmp(s, sector_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* dir_error - record a problem */
+static void
+dir_error(struct dir_load *L, int line, const char *sec, const char *key,
+          const char *msg)
+{
+    int n = snprintf(L->err + L->used, L->errlen - L->used,
+                     "%s:%d: [%s] key '%s': %s\n", L->path, line, sec, key, msg);
+
+    if (n > 0 && L->used + (size_t)n < L->errlen)
+        L->used += (size_t)n;
+    L->nerr++;
+}
+
+/* dir_entry - the entry for section, appended if new */
+static struct dir_node *
+dir_entry(struct dir_load *L, const char *section)
+{
+    struct directory *d = L->d;
+
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->nodes[i].id, section) == 0)
+            return &d->nodes[i];
+    if (d->n == L->cap) {
+        size_t cap = L->cap ? 2 * L->cap : 16;
+        struct dir_node *nn = realloc(d->nodes, cap * sizeof(*nn));
+        int *lo = realloc(L->line_of, cap * sizeof(int));
+        int *hk = realloc(L->has_key, cap * sizeof(int));
+        if (nn) d->nodes = nn;
+        if (lo) L->line_of = lo;
+        if (hk) L->has_key = hk;
+        if (!nn || !lo || !hk)
+            return NULL;
+        L->cap = cap;
+    }
+    memset(&d->nodes[d->n], 0, sizeof(d->nodes[0]));
+    snprintf(d->nodes[d->n].id, sizeof(d->nodes[0].id), "%s", section);
+    d->nodes[d->n].parent_ix = -1;
+    L->line_of[d->n] = L->il.line;
+    L->has_key[d->n] = 0;
+    return &d->nodes[d->n++];
+}
+
+/* dir_handler - inih callback for one key of one node */
+static int
+dir_handler(void *user, const char *section, const char *name,
+            const char *value)
+{
+    struct dir_load *L = user;
+    int line = L->il.line;
+    struct dir_node *e;
+
+    if (strlen(section) == 0 || strlen(section) >= sizeof(e->id)) {
+        dir_error(L, line, section, name, "node id must be 1..63 characters");
+        return 1;
+    }
+    e = dir_entry(L, section);
+    if (e == NULL) {
+        dir_error(L, line, section, name, "out of memory");
+        return 0;
+    }
+    if (strcmp(name, "tier") == 0) {
+        e->tier = config_tier_parse(value);
+        if (e->tier == TIER_NONE)
+            dir_error(L, line, section, name, "not one of agency, city, ministry, national, office");
+    } else if (strcmp(name, "parent") == 0) {
+        snprintf(e->parent, sizeof(e->parent), "%s", value);
+    } else if (strcmp(name, "city") == 0) {
+        snprintf(e->city, sizeof(e->city), "%s", value);
+    } else if (strcmp(name, "sector") == 0) {
+        e->sector = dir_sector_parse(value);
+        if (e->sector < 0) {
+            e->sector = 0;
+            dir_error(L, line, section, name, "unknown sector");
+        }
+    } else if (strcmp(name, "key") == 0) {
+        if (keys_unhex(value, e->pk, 32) != 0)
+            dir_error(L, line, section, name, "must be 64 hex digits (a public key)");
+        else
+            L->has_key[e - L->d->nodes] = 1;
+    } else {
+        dir_error(L, line, section, name, "unknown key");
+    }
+    return 1;
+}
+
+/* dir_index - index of id or -1 */
+static int
+dir_index(const struct directory *d, const char *id)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->nodes[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* dir_load - read, then check the tree */
+int
+dir_load(const char *path, struct directory *d, char *err, size_t errlen)
+{
+    struct dir_load L;
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    memset(&L, 0, sizeof(L));
+    d->root = -1;
+    L.d = d;
+    L.path = path;
+    L.err = err;
+    L.errlen = errlen;
+    err[0] = '\0';
+    rc = ini_lines_parse(path, &L.il, dir_handler, &L);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s\n", path, strerror(errno));
+        free(d->nodes);
+        d->nodes = NULL;
+        return RL_ECONFIG;
+    }
+    if (rc > 0 && L.nerr == 0)
+        dir_error(&L, rc, "-", "-", "syntax error");
+    for (size_t i = 0; i < d->n; i++) {
+        struct dir_node *e = &d->nodes[i];
+        int line = L.line_of[i];
+        if (e->tier == TIER_NONE)
+            dir_error(&L, line, e->id, "tier", "missing");
+        if (!L.has_key[i])
+            dir_error(&L, line, e->id, "key", "missing");
+        if (e->tier == TIER_NATIONAL) {
+            if (d->root >= 0)
+                dir_error(&L, line, e->id, "tier", "a second national node");
+            d->root = (int)i;
+            if (e->parent[0])
+                dir_error(&L, line, e->id, "parent", "the national node has no parent");
+            continue;
+        }
+        if (e->tier == TIER_NONE)
+            continue;
+        if (!e->parent[0]) {
+            dir_error(&L, line, e->id, "parent", "missing");
+            continue;
+        }
+        e->parent_ix = dir_index(d, e->parent);
+        if (e->parent_ix < 0)
+            dir_error(&L, line, e->id, "parent", "names no node of this directory");
+        if (e->city[0] && dir_index(d, e->city) < 0)
+            dir_error(&L, line, e->id, "city", "names no node of this directory");
+    }
+    if (d->root < 0 && d->n > 0)
+        dir_error(&L, 0, "-", "tier", "no national node");
+    for (size_t i = 0; i < d->n && L.nerr == 0; i++) {
+        int p = (int)i;
+        for (size_t steps = 0; p >= 0; steps++, p = d->nodes[p].parent_ix)
+            if (steps > d->n) {
+                dir_error(&L, L.line_of[i], d->nodes[i].id, "parent", "parent chain loops");
+                break;
+            }
+    }
+    free(L.line_of);
+    free(L.has_key);
+    if (L.nerr) {
+        free(d->nodes);
+        memset(d, 0, sizeof(*d));
+        return RL_ECONFIG;
+    }
+    return RL_OK;
+}
+
+/* dir_free - release */
+void
+dir_free(struct directory *d)
+{
+    free(d->nodes);
+    memset(d, 0, sizeof(*d));
+}
+
+/* dir_find - lookup by id */
+const struct dir_node *
+dir_find(const struct directory *d, const char *id)
+{
+    int i = dir_index(d, id);
+
+    return i < 0 ? NULL : &d->nodes[i];
+}
+
+/* dir_in_subtree - is id at or below root */
+int
+dir_in_subtree(const struct directory *d, const char *root, const char *id)
+{
+    int r = dir_index(d, root), i = dir_index(d, id);
+
+    for (; i >= 0; i = d->nodes[i].parent_ix)
+        if (i == r)
+            return 1;
+    return 0;
+}
+
+/* dir_next_hop - neighbour of self on the tree path to dest */
+const char *
+dir_next_hop(const struct directory *d, const char *self, const char *dest)
+{
+    int s = dir_index(d, self), i = dir_index(d, dest);
+
+    if (s < 0 || i < 0 || s == i)
+        return NULL;
+    for (int c = i; c >= 0; c = d->nodes[c].parent_ix)
+        if (d->nodes[c].parent_ix == s)
+            return d->nodes[c].id;
+    if (d->nodes[s].parent_ix < 0)
+        return NULL;
+    return d->nodes[d->nodes[s].parent_ix].id;
+}
+
+/* dir_national - the root */
+const char *
+dir_national(const struct directory *d)
+{
+    return d->root < 0 ? NULL : d->nodes[d->root].id;
+}

@@ -1,0 +1,61 @@
+/*
+ * directory.h - who is who in the federation.
+ *
+ * The directory file is INI with one section per node:
+ *
+ *     [ag-taipei-a]
+ *     tier   = agency
+ *     parent = taipei          ; the reporting target (通報對象)
+ *     city   = taipei          ; the city the agency belongs to, if any
+ *     sector = government      ; CI sector, or none
+ *     key    = <64 hex digits> ; Ed25519 public key
+ *
+ * The parent relation forms one tree rooted at the single national node.
+ * Routing walks that tree: a message towards a node inside our subtree goes
+ * to the child whose subtree holds it, anything else goes to our parent.
+ */
+#ifndef RELAY_DIRECTORY_H
+#define RELAY_DIRECTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct dir_node {
+    char id[64];
+    int tier;     /* enum tier */
+    char parent[64];
+    char city[64];
+    int sector;   /* Relay__Sector */
+    uint8_t pk[32];
+    int parent_ix; /* index of the parent, -1 at the root */
+};
+
+struct directory {
+    struct dir_node *nodes;
+    size_t n;
+    int root; /* index of the national node */
+};
+
+/* dir_load - read and check path; errors name file, line and key. Caller
+ * frees with dir_free on success; on failure nothing is allocated. */
+int dir_load(const char *path, struct directory *d, char *err, size_t errlen)
+    RL_MUST_CHECK;
+/* dir_free - release */
+void dir_free(struct directory *d);
+/* dir_find - the entry for id, or NULL. */
+const struct dir_node *dir_find(const struct directory *d, const char *id);
+/* dir_in_subtree - 1 if id is root or below it. */
+int dir_in_subtree(const struct directory *d, const char *root, const char *id);
+/* dir_next_hop - the neighbour of self towards dest, or NULL if dest is self,
+ * unknown, or unreachable (outside the tree). */
+const char *dir_next_hop(const struct directory *d, const char *self,
+                         const char *dest);
+/* dir_national - the root's id. */
+const char *dir_national(const struct directory *d);
+/* dir_sector_name / dir_sector_parse - Relay__Sector names ("none", "ict"...). */
+const char *dir_sector_name(int sector);
+int dir_sector_parse(const char *s);
+
+#endif

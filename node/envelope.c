@@ -1,0 +1,209 @@
+/*
+ * envelope.c - signed envelopes.
+ *
+ * DIAGNOSTICS: env_open names what is wrong (too large, not an envelope,
+ * signature of the wrong size, body not decodable, missing id/author/time/
+ * kind). SECURITY: nothing in a body is trusted before env_verify returned
+ * RL_OK with the key the directory holds for body->author.
+ */
+#include "envelope.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* env_id_new - random message id */
+void
+env_id_new(uint8_t id[ENV_ID_LEN])
+{
+    randombytes_buf(id, ENV_ID_LEN);
+}
+
+/* env_id_hex - id to text */
+void
+env_id_hex(const uint8_t *id, char out[ENV_ID_HEX])
+{
+    keys_hex(id, ENV_ID_LEN, out);
+}
+
+/* env_id_parse - text to id */
+int
+env_id_parse(const char *hex, uint8_t id[ENV_ID_LEN])
+{
+    return keys_unhex(hex, id, ENV_ID_LEN);
+}
+
+/* env_seal - serialise, sign and wrap a body */
+int
+env_seal(const Relay__Body *body, const struct keypair *kp, uint8_t **out,
+         size_t *outlen)
+{
+    Relay__Envelope env = RELAY__ENVELOPE__INIT;
+    uint8_t sig[KEYS_SIG_LEN];
+    uint8_t *bb, *eb;
+    size_t bl, el;
+
+    bl = relay__body__get_packed_size(body);
+    bb = malloc(bl ? bl : 1);
+    if (bb == NULL)
+        return RL_ENOMEM;
+    relay__body__pack(body, bb);
+    crypto_sign_detached(sig, NULL, bb, bl, kp->sk);
+    env.body.data = bb;
+    env.body.len = bl;
+    env.signature.data = sig;
+    env.signature.len = sizeof(sig);
+    el = relay__envelope__get_packed_size(&env);
+    eb = malloc(el);
+    if (eb == NULL) {
+        free(bb);
+        return RL_ENOMEM;
+    }
+    relay__envelope__pack(&env, eb);
+    free(bb);
+    *out = eb;
+    *outlen = el;
+    return RL_OK;
+}
+
+/* env_open - strict decode */
+int
+env_open(const uint8_t *buf, size_t len, size_t max, struct env_msg *m,
+         const char **why)
+{
+    Relay__Body *b;
+
+    m->env = NULL;
+    m->body = NULL;
+    if (len > max) {
+        *why = "envelope larger than max_message_bytes";
+        return RL_ETOOBIG;
+    }
+    m->env = relay__envelope__unpack(NULL, len, buf);
+    if (m->env == NULL) {
+        *why = "not a decodable envelope (truncated or malformed protobuf)";
+        return RL_EINVAL;
+    }
+    if (m->env->signature.len != KEYS_SIG_LEN) {
+        *why = "signature is not 64 bytes";
+        goto bad;
+    }
+    b = relay__body__unpack(NULL, m->env->body.len, m->env->body.data);
+    if (b == NULL) {
+        *why = "signed body is not decodable";
+        goto bad;
+    }
+    m->body = b;
+    if (b->id.len != ENV_ID_LEN) {
+        *why = "message id is not 16 bytes";
+        goto bad;
+    }
+    if (b->author == NULL || b->author[0] == '\0') {
+        *why = "message has no author";
+        goto bad;
+    }
+    if (b->created_us <= 0) {
+        *why = "message has no creation time";
+        goto bad;
+    }
+    if (b->kind_case == RELAY__BODY__KIND__NOT_SET) {
+        *why = "message has no kind";
+        goto bad;
+    }
+    *why = NULL;
+    return RL_OK;
+bad:
+    env_msg_free(m);
+    return RL_EINVAL;
+}
+
+/* env_verify - check the author's signature over the exact body bytes */
+int
+env_verify(const struct env_msg *m, const uint8_t pk[KEYS_PK_LEN])
+{
+    if (crypto_sign_verify_detached(m->env->signature.data, m->env->body.data,
+                                    m->env->body.len, pk) != 0)
+        return RL_ESIG;
+    return RL_OK;
+}
+
+/* env_msg_free - release both decoded parts */
+void
+env_msg_free(struct env_msg *m)
+{
+    if (m->body != NULL)
+        relay__body__free_unpacked(m->body, NULL);
+    if (m->env != NULL)
+        relay__envelope__free_unpacked(m->env, NULL);
+    m->body = NULL;
+    m->env = NULL;
+}
+
+/* env_with_hop - append a hop and re-encode the envelope */
+int
+env_with_hop(const struct env_msg *m, const char *node, int64_t at_us,
+             uint8_t **out, size_t *outlen)
+{
+    Relay__Envelope env = *m->env;
+    Relay__Hop hop = RELAY__HOP__INIT;
+    Relay__Hop **hops;
+    size_t n = m->env->n_hops, len;
+    uint8_t *buf;
+
+    hops = malloc((n + 1) * sizeof(*hops));
+    if (hops == NULL)
+        return RL_ENOMEM;
+    if (n)
+        memcpy(hops, m->env->hops, n * sizeof(*hops));
+    hop.node = (char *)node;
+    hop.received_us = at_us;
+    hops[n] = &hop;
+    env.hops = hops;
+    env.n_hops = n + 1;
+    len = relay__envelope__get_packed_size(&env);
+    buf = malloc(len);
+    if (buf == NULL) {
+        free(hops);
+        return RL_ENOMEM;
+    }
+    relay__envelope__pack(&env, buf);
+    free(hops);
+    *out = buf;
+    *outlen = len;
+    return RL_OK;
+}
+
+/* env_kind_name - short name of a body kind */
+const char *
+env_kind_name(Relay__Body__KindCase k)
+{
+    switch (k) {
+    case RELAY__BODY__KIND_REPORT: return "report";
+    case RELAY__BODY__KIND_UPDATE: return "update";
+    case RELAY__BODY__KIND_LEVEL_REQUEST: return "level-request";
+    case RELAY__BODY__KIND_REVIEW: return "review";
+    case RELAY__BODY__KIND_CLOSURE: return "closure";
+    case RELAY__BODY__KIND_WITHDRAWAL: return "withdrawal";
+    case RELAY__BODY__KIND_ADVISORY: return "advisory";
+    case RELAY__BODY__KIND_NOTICE: return "notice";
+    case RELAY__BODY__KIND_ACK: return "ack";
+    default: return "none";
+    }
+}
+
+/* env_incident_of - the incident a message belongs to */
+const ProtobufCBinaryData *
+env_incident_of(const Relay__Body *b)
+{
+    switch (b->kind_case) {
+    case RELAY__BODY__KIND_REPORT: return &b->id;
+    case RELAY__BODY__KIND_UPDATE: return &b->update->incident;
+    case RELAY__BODY__KIND_LEVEL_REQUEST: return &b->level_request->incident;
+    case RELAY__BODY__KIND_REVIEW: return &b->review->incident;
+    case RELAY__BODY__KIND_CLOSURE: return &b->closure->incident;
+    case RELAY__BODY__KIND_WITHDRAWAL: return &b->withdrawal->incident;
+    case RELAY__BODY__KIND_NOTICE:
+        return b->notice->incident.len ? &b->notice->incident : NULL;
+    default: return NULL;
+    }
+}

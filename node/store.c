@@ -1,0 +1,659 @@
+/*
+ * store.c - LMDB storage for messages, outboxes, incidents and the audit log.
+ *
+ * DIAGNOSTICS: LMDB codes are translated here: MDB_MAP_FULL -> RL_EFULL,
+ * MDB_NOTFOUND -> RL_ENOTFOUND, anything else -> RL_EIO (logged with
+ * mdb_strerror). A commit that fails leaves the store as it was before the
+ * transaction: LMDB's copy-on-write guarantees it.
+ *
+ * The map is resized under a process-wide rwlock: every transaction holds
+ * it shared, store_grow holds it exclusive, as mdb_env_set_mapsize requires
+ * that no transaction of this process is open.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+struct store {
+    MDB_env *env;
+    MDB_dbi messages, seen, outbox, incidents, advisories, audit, peers, meta;
+    pthread_rwlock_t resize;
+    int64_t map_bytes, map_max_bytes;
+    int readonly;
+    uint64_t outbox_seq; /* committed values */
+    uint64_t audit_seq;
+    uint8_t audit_hash[32];
+};
+
+/* store_rc - translate an LMDB code */
+static int
+store_rc(int rc, const char *what)
+{
+    if (rc == 0)
+        return RL_OK;
+    if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
+        return RL_EFULL;
+    if (rc == MDB_NOTFOUND)
+        return RL_ENOTFOUND;
+    log_warn("store: %s: %s", what, mdb_strerror(rc));
+    return RL_EIO;
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* store_meta_get - read a counter or hash from meta, zero if absent */
+static int
+store_meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, void *out,
+               size_t len)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int rc = mdb_get(txn, meta, &k, &v);
+
+    memset(out, 0, len);
+    if (rc == MDB_NOTFOUND)
+        return RL_OK;
+    if (rc != 0)
+        return store_rc(rc, "read meta");
+    if (v.mv_size != len)
+        return RL_EIO;
+    memcpy(out, v.mv_data, len);
+    return RL_OK;
+}
+
+static int
+store_meta_put(struct store_txn *t, const char *name, const void *val,
+               size_t len)
+{
+    MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)val};
+
+    return store_rc(mdb_put(t->txn, t->s->meta, &k, &v, 0), "write meta");
+}
+
+/* store_open - environment, databases, committed counters */
+int
+store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
+           struct store **out)
+{
+    struct store *s = calloc(1, sizeof(*s));
+    MDB_txn *txn = NULL;
+    MDB_envinfo info;
+    uint8_t buf[8];
+    int rc;
+
+    if (s == NULL)
+        return RL_ENOMEM;
+    pthread_rwlock_init(&s->resize, NULL);
+    s->readonly = readonly;
+    s->map_bytes = map_mb << 20;
+    s->map_max_bytes = map_max_mb << 20;
+    if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        log_warn("store: cannot create %s: %s", dir, strerror(errno));
+        free(s);
+        return RL_EIO;
+    }
+    if ((rc = mdb_env_create(&s->env)) != 0)
+        goto fail;
+    mdb_env_set_maxdbs(s->env, 16);
+    mdb_env_set_maxreaders(s->env, 256);
+    if (!readonly && (rc = mdb_env_set_mapsize(s->env, (size_t)s->map_bytes)) != 0)
+        goto fail;
+    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0), 0600);
+    if (rc != 0)
+        goto fail;
+    /* an existing store may already be larger than map_mb */
+    mdb_env_info(s->env, &info);
+    if ((int64_t)info.me_mapsize > s->map_bytes)
+        s->map_bytes = (int64_t)info.me_mapsize;
+    if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn)) != 0)
+        goto fail;
+    unsigned flags = readonly ? 0 : MDB_CREATE;
+    if ((rc = mdb_dbi_open(txn, "messages", flags, &s->messages)) ||
+        (rc = mdb_dbi_open(txn, "seen", flags, &s->seen)) ||
+        (rc = mdb_dbi_open(txn, "outbox", flags, &s->outbox)) ||
+        (rc = mdb_dbi_open(txn, "incidents", flags, &s->incidents)) ||
+        (rc = mdb_dbi_open(txn, "advisories", flags, &s->advisories)) ||
+        (rc = mdb_dbi_open(txn, "audit", flags, &s->audit)) ||
+        (rc = mdb_dbi_open(txn, "peers", flags, &s->peers)) ||
+        (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)))
+        goto fail;
+    if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
+        store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
+        rc = EIO;
+        goto fail;
+    }
+    s->outbox_seq = get_u64(buf);
+    if (store_meta_get(txn, s->meta, "audit_seq", buf, 8)) {
+        rc = EIO;
+        goto fail;
+    }
+    s->audit_seq = get_u64(buf);
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        txn = NULL;
+        goto fail;
+    }
+    *out = s;
+    return RL_OK;
+fail:
+    log_warn("store: cannot open %s: %s", dir, mdb_strerror(rc));
+    if (txn)
+        mdb_txn_abort(txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->resize);
+    free(s);
+    return RL_EIO;
+}
+
+/* store_close - close the environment */
+void
+store_close(struct store *s)
+{
+    if (s == NULL)
+        return;
+    mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->resize);
+    free(s);
+}
+
+/* store_begin - open a transaction under the shared resize lock */
+int
+store_begin(struct store *s, int write, struct store_txn *t)
+{
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    t->s = s;
+    t->write = write;
+    pthread_rwlock_rdlock(&s->resize);
+    rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&s->resize);
+        t->txn = NULL;
+        return store_rc(rc, "begin");
+    }
+    if (write) {
+        t->outbox_seq = s->outbox_seq;
+        t->audit_seq = s->audit_seq;
+        memcpy(t->audit_hash, s->audit_hash, 32);
+    }
+    return RL_OK;
+}
+
+/* store_commit - durable commit, then publish the working counters */
+int
+store_commit(struct store_txn *t)
+{
+    uint8_t buf[8];
+    int rc;
+
+    if (t->write) {
+        put_u64(buf, t->outbox_seq);
+        rc = store_meta_put(t, "outbox_seq", buf, 8);
+        if (rc == RL_OK) {
+            put_u64(buf, t->audit_seq);
+            rc = store_meta_put(t, "audit_seq", buf, 8);
+        }
+        if (rc == RL_OK)
+            rc = store_meta_put(t, "audit_hash", t->audit_hash, 32);
+        if (rc != RL_OK) {
+            store_abort(t);
+            return rc;
+        }
+    }
+    rc = mdb_txn_commit(t->txn); /* fsyncs: nothing is acknowledged before this */
+    t->txn = NULL;
+    pthread_rwlock_unlock(&t->s->resize);
+    if (rc != 0)
+        return store_rc(rc, "commit");
+    if (t->write) {
+        t->s->outbox_seq = t->outbox_seq;
+        t->s->audit_seq = t->audit_seq;
+        memcpy(t->s->audit_hash, t->audit_hash, 32);
+    }
+    return RL_OK;
+}
+
+/* store_abort - drop the transaction */
+void
+store_abort(struct store_txn *t)
+{
+    if (t->txn == NULL)
+        return;
+    mdb_txn_abort(t->txn);
+    t->txn = NULL;
+    pthread_rwlock_unlock(&t->s->resize);
+}
+
+/* store_grow - double the map size up to the configured limit */
+int
+store_grow(struct store *s)
+{
+    int64_t next;
+    int rc;
+
+    if (s->map_bytes >= s->map_max_bytes)
+        return RL_EFULL;
+    next = s->map_bytes * 2;
+    if (next > s->map_max_bytes)
+        next = s->map_max_bytes;
+    pthread_rwlock_wrlock(&s->resize);
+    rc = mdb_env_set_mapsize(s->env, (size_t)next);
+    if (rc == 0)
+        s->map_bytes = next;
+    pthread_rwlock_unlock(&s->resize);
+    if (rc != 0)
+        return store_rc(rc, "grow map");
+    log_info("store: map grown to %lld MiB", (long long)(next >> 20));
+    return RL_OK;
+}
+
+/* store_nearly_full - at the limit and over 90% used */
+int
+store_nearly_full(struct store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+
+    if (s->map_bytes < s->map_max_bytes)
+        return 0;
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &st);
+    return (int64_t)(info.me_last_pgno + 1) * st.ms_psize * 10 >
+           s->map_bytes * 9;
+}
+
+int64_t
+store_map_max_mb(const struct store *s)
+{
+    return s->map_max_bytes >> 20;
+}
+
+/* store_seen - 1 if the id was stored before, 0 if not, <0 on error */
+int
+store_seen(struct store_txn *t, const uint8_t id[16])
+{
+    MDB_val k = {16, (void *)id}, v;
+    int rc = mdb_get(t->txn, t->s->seen, &k, &v);
+
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc == 0 ? 1 : store_rc(rc, "read seen");
+}
+
+/* store_put_message - message and its seen mark */
+int
+store_put_message(struct store_txn *t, const uint8_t id[16],
+                  const uint8_t *env, size_t len, int64_t at_us)
+{
+    MDB_val k = {16, (void *)id}, v = {len, (void *)env};
+    uint8_t when[8];
+    MDB_val w = {8, when};
+    int rc;
+
+    put_u64(when, (uint64_t)at_us);
+    rc = mdb_put(t->txn, t->s->messages, &k, &v, 0);
+    if (rc == 0)
+        rc = mdb_put(t->txn, t->s->seen, &k, &w, MDB_NOOVERWRITE);
+    return store_rc(rc, "write message");
+}
+
+/* store_get_message - copy of a stored envelope */
+int
+store_get_message(struct store_txn *t, const uint8_t id[16], uint8_t **out,
+                  size_t *len)
+{
+    MDB_val k = {16, (void *)id}, v;
+    int rc = mdb_get(t->txn, t->s->messages, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read message");
+    *out = malloc(v.mv_size ? v.mv_size : 1);
+    if (*out == NULL)
+        return RL_ENOMEM;
+    memcpy(*out, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+    return RL_OK;
+}
+
+/* outbox_prefix - "peer\0" */
+static size_t
+outbox_prefix(const char *peer, uint8_t *key)
+{
+    size_t n = strlen(peer);
+
+    if (n >= STORE_PEER_MAX)
+        n = STORE_PEER_MAX - 1;
+    memcpy(key, peer, n);
+    key[n] = 0;
+    return n + 1;
+}
+
+/* store_outbox_add - queue id for peer */
+int
+store_outbox_add(struct store_txn *t, const char *peer, uint8_t prio,
+                 const uint8_t id[16])
+{
+    uint8_t key[STORE_KEY_MAX];
+    size_t n = outbox_prefix(peer, key);
+    MDB_val k, v = {16, (void *)id};
+
+    key[n] = prio;
+    put_u64(key + n + 1, ++t->outbox_seq);
+    k.mv_size = n + 9;
+    k.mv_data = key;
+    return store_rc(mdb_put(t->txn, t->s->outbox, &k, &v, MDB_NOOVERWRITE),
+                    "queue");
+}
+
+/* store_outbox_first - the head of peer's outbox */
+int
+store_outbox_first(struct store_txn *t, const char *peer, size_t max,
+                   struct outbox_item *items, size_t *n)
+{
+    uint8_t prefix[STORE_KEY_MAX];
+    size_t plen = outbox_prefix(peer, prefix);
+    MDB_cursor *c;
+    MDB_val k = {plen, prefix}, v;
+    int rc;
+
+    *n = 0;
+    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
+        return store_rc(rc, "cursor");
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && *n < max) {
+        if (k.mv_size != plen + 9 || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (v.mv_size != 16) {
+            mdb_cursor_close(c);
+            return RL_EIO;
+        }
+        memcpy(items[*n].key, k.mv_data, k.mv_size);
+        items[*n].keylen = k.mv_size;
+        memcpy(items[*n].id, v.mv_data, 16);
+        (*n)++;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_rc(rc, "read outbox");
+    return RL_OK;
+}
+
+/* store_outbox_del - remove one acknowledged entry; absent is fine */
+int
+store_outbox_del(struct store_txn *t, const struct outbox_item *it)
+{
+    MDB_val k = {it->keylen, (void *)it->key};
+    int rc = mdb_del(t->txn, t->s->outbox, &k, NULL);
+
+    return rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "dequeue");
+}
+
+/* store_outbox_depth - entries queued for peer */
+int
+store_outbox_depth(struct store_txn *t, const char *peer, uint64_t *n)
+{
+    uint8_t prefix[STORE_KEY_MAX];
+    size_t plen = outbox_prefix(peer, prefix);
+    MDB_cursor *c;
+    MDB_val k = {plen, prefix}, v;
+    int rc;
+
+    *n = 0;
+    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        (*n)++;
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "read outbox");
+}
+
+/* store_get_incident - decode a stored incident record */
+int
+store_get_incident(struct store_txn *t, const uint8_t id[16],
+                   Relay__IncidentRecord **out)
+{
+    MDB_val k = {16, (void *)id}, v;
+    int rc = mdb_get(t->txn, t->s->incidents, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read incident");
+    *out = relay__incident_record__unpack(NULL, v.mv_size, v.mv_data);
+    return *out ? RL_OK : RL_EIO;
+}
+
+/* store_put_incident - encode and write an incident record */
+int
+store_put_incident(struct store_txn *t, const Relay__IncidentRecord *r)
+{
+    MDB_val k = {16, r->id.data}, v;
+    int rc;
+
+    if (r->id.len != 16)
+        return RL_EINVAL;
+    v.mv_size = relay__incident_record__get_packed_size(r);
+    rc = mdb_put(t->txn, t->s->incidents, &k, &v, MDB_RESERVE);
+    if (rc == 0)
+        relay__incident_record__pack(r, v.mv_data);
+    return store_rc(rc, "write incident");
+}
+
+/* store_list_ids - all keys of a 16-byte-keyed database */
+int
+store_list_ids(struct store_txn *t, const char *db, uint8_t **ids, size_t *n)
+{
+    MDB_dbi dbi = strcmp(db, "advisories") == 0 ? t->s->advisories
+                                                : t->s->incidents;
+    MDB_cursor *c;
+    MDB_val k, v;
+    MDB_stat st;
+    size_t cap;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    if ((rc = mdb_stat(t->txn, dbi, &st)) != 0)
+        return store_rc(rc, "stat");
+    cap = st.ms_entries;
+    *ids = malloc(cap ? cap * 16 : 1);
+    if (*ids == NULL)
+        return RL_ENOMEM;
+    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < cap;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == 16)
+            memcpy(*ids + 16 * (*n)++, k.mv_data, 16);
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "list");
+}
+
+/* store_put_advisory - index an advisory delivered here */
+int
+store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us)
+{
+    uint8_t when[8];
+    MDB_val k = {16, (void *)id}, v = {8, when};
+
+    put_u64(when, (uint64_t)at_us);
+    return store_rc(mdb_put(t->txn, t->s->advisories, &k, &v, 0),
+                    "write advisory");
+}
+
+/* audit_hash - BLAKE2b-256 over the previous hash and the entry bytes */
+static void
+audit_hash(const uint8_t prev[32], const uint8_t *entry, size_t len,
+           uint8_t out[32])
+{
+    crypto_generichash_state st;
+
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, prev, 32);
+    crypto_generichash_update(&st, entry, len);
+    crypto_generichash_final(&st, out, 32);
+}
+
+/* store_audit - append one entry to the chain */
+int
+store_audit(struct store_txn *t, int64_t at_us, const char *what,
+            const uint8_t *msg, const char *peer, const char *detail)
+{
+    Relay__AuditEntry e = RELAY__AUDIT_ENTRY__INIT;
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    int rc;
+
+    e.seq = t->audit_seq + 1;
+    e.at_us = at_us;
+    e.what = (char *)what;
+    if (msg) {
+        e.msg.data = (uint8_t *)msg;
+        e.msg.len = 16;
+    }
+    e.peer = (char *)(peer ? peer : "");
+    e.detail = (char *)(detail ? detail : "");
+    e.prev_hash.data = t->audit_hash;
+    e.prev_hash.len = 32;
+    put_u64(key, e.seq);
+    v.mv_size = relay__audit_entry__get_packed_size(&e);
+    rc = mdb_put(t->txn, t->s->audit, &k, &v, MDB_RESERVE | MDB_APPEND);
+    if (rc != 0)
+        return store_rc(rc, "write audit");
+    relay__audit_entry__pack(&e, v.mv_data);
+    audit_hash(t->audit_hash, v.mv_data, v.mv_size, t->audit_hash);
+    t->audit_seq = e.seq;
+    return RL_OK;
+}
+
+/* store_audit_verify - walk the chain from the first entry */
+int
+store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad)
+{
+    uint8_t h[32] = {0}, head[32];
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint64_t expect = 1;
+    int rc;
+
+    *entries = 0;
+    *bad = 0;
+    if ((rc = mdb_cursor_open(t->txn, t->s->audit, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), expect++) {
+        Relay__AuditEntry *e = relay__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
+        int ok = e && k.mv_size == 8 && get_u64(k.mv_data) == expect &&
+                 e->seq == expect && e->prev_hash.len == 32 &&
+                 memcmp(e->prev_hash.data, h, 32) == 0;
+        if (e)
+            relay__audit_entry__free_unpacked(e, NULL);
+        if (!ok) {
+            *bad = expect;
+            break;
+        }
+        audit_hash(h, v.mv_data, v.mv_size, h);
+        (*entries)++;
+    }
+    mdb_cursor_close(c);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_rc(rc, "read audit");
+    if (*bad == 0) {
+        rc = store_meta_get(t->txn, t->s->meta, "audit_hash", head, 32);
+        if (rc != RL_OK)
+            return rc;
+        if (*entries > 0 && memcmp(head, h, 32) != 0)
+            *bad = *entries; /* the last entry does not match the head */
+    }
+    return RL_OK;
+}
+
+/* store_peer_acked - remember a neighbour's acknowledgement */
+int
+store_peer_acked(struct store_txn *t, const char *peer, int64_t at_us,
+                 uint64_t n)
+{
+    MDB_val k = {strlen(peer), (void *)peer}, v;
+    uint8_t rec[16];
+    uint64_t total = 0;
+    int rc = mdb_get(t->txn, t->s->peers, &k, &v);
+
+    if (rc == 0 && v.mv_size == 16)
+        total = get_u64((uint8_t *)v.mv_data + 8);
+    put_u64(rec, (uint64_t)at_us);
+    put_u64(rec + 8, total + n);
+    v.mv_size = 16;
+    v.mv_data = rec;
+    return store_rc(mdb_put(t->txn, t->s->peers, &k, &v, 0), "write peer");
+}
+
+/* store_peer_get - last acknowledgement from a neighbour */
+int
+store_peer_get(struct store_txn *t, const char *peer, int64_t *last_ack_us,
+               uint64_t *acked)
+{
+    MDB_val k = {strlen(peer), (void *)peer}, v;
+    int rc = mdb_get(t->txn, t->s->peers, &k, &v);
+
+    *last_ack_us = 0;
+    *acked = 0;
+    if (rc == MDB_NOTFOUND)
+        return RL_OK;
+    if (rc != 0 || v.mv_size != 16)
+        return rc ? store_rc(rc, "read peer") : RL_EIO;
+    *last_ack_us = (int64_t)get_u64(v.mv_data);
+    *acked = get_u64((uint8_t *)v.mv_data + 8);
+    return RL_OK;
+}
+
+/* store_counts - sizes of the main databases and the map */
+int
+store_counts(struct store_txn *t, struct store_counts *c)
+{
+    MDB_stat st;
+    MDB_envinfo info;
+    struct {
+        MDB_dbi dbi;
+        uint64_t *out;
+    } rows[] = {{t->s->messages, &c->messages}, {t->s->incidents, &c->incidents},
+                {t->s->advisories, &c->advisories}, {t->s->audit, &c->audit},
+                {t->s->outbox, &c->outbox}};
+    int rc;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if ((rc = mdb_stat(t->txn, rows[i].dbi, &st)) != 0)
+            return store_rc(rc, "stat");
+        *rows[i].out = st.ms_entries;
+    }
+    mdb_env_info(t->s->env, &info);
+    mdb_env_stat(t->s->env, &st);
+    c->map_bytes = info.me_mapsize;
+    c->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    return RL_OK;
+}

@@ -1,0 +1,115 @@
+/*
+ * store.h - the node's LMDB environment.
+ *
+ * One environment per node, these named databases:
+ *   messages   id(16)                 -> Envelope bytes as stored here (with our hop)
+ *   seen       id(16)                 -> first-seen time (8 bytes); dedupe, permanent
+ *   outbox     peer\0 prio(1) seq(8)  -> id(16): what still has to reach a neighbour
+ *   incidents  id(16)                 -> IncidentRecord
+ *   advisories id(16)                 -> received time (8 bytes)
+ *   audit      seq(8, big endian)     -> AuditEntry, hash-chained
+ *   peers      peer                   -> PeerRecord (last ack)
+ *   meta       name                   -> counters (outbox seq, audit head)
+ *
+ * Write transactions come from one thread at a time (node/writer.c). Values
+ * read from LMDB are copied before the transaction ends. The map grows on
+ * MDB_MAP_FULL up to map_max_mb; past that store_commit and the put calls
+ * return RL_EFULL and nothing is half-written.
+ */
+#ifndef RELAY_STORE_H
+#define RELAY_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "relay.pb-c.h"
+
+#define STORE_PEER_MAX 64
+#define STORE_KEY_MAX (STORE_PEER_MAX + 1 + 1 + 8)
+
+struct store;
+
+struct store_txn {
+    struct store *s;
+    MDB_txn *txn;
+    int write;
+    uint64_t outbox_seq; /* working copies, published on commit */
+    uint64_t audit_seq;
+    uint8_t audit_hash[32];
+};
+
+struct outbox_item {
+    uint8_t key[STORE_KEY_MAX];
+    size_t keylen;
+    uint8_t id[16];
+};
+
+struct store_counts {
+    uint64_t messages, incidents, advisories, audit, outbox;
+    uint64_t map_bytes, used_bytes;
+};
+
+/* store_open - open or create the environment in directory dir. With
+ * readonly set the environment is opened MDB_RDONLY (tools, benchmarks).
+ * Caller closes with store_close. */
+int store_open(const char *dir, int64_t map_mb, int64_t map_max_mb,
+               int readonly, struct store **out) RL_MUST_CHECK;
+void store_close(struct store *s);
+
+/* store_begin - start a transaction; every begin needs commit or abort. */
+int store_begin(struct store *s, int write, struct store_txn *t) RL_MUST_CHECK;
+/* store_commit - commit (fsync). RL_OK, RL_EFULL (map full), RL_EIO. */
+int store_commit(struct store_txn *t) RL_MUST_CHECK;
+void store_abort(struct store_txn *t);
+/* store_grow - double the map, up to map_max_mb; RL_EFULL at the limit.
+ * No transaction of this process may be open in the calling thread. */
+int store_grow(struct store *s) RL_MUST_CHECK;
+/* store_nearly_full - 1 when the map is at its limit and over 90% used:
+ * new work is refused so acknowledgements (deletions) still fit. */
+int store_nearly_full(struct store *s);
+int64_t store_map_max_mb(const struct store *s);
+
+/* Messages. store_put_message also records the id in seen. */
+int store_seen(struct store_txn *t, const uint8_t id[16]) RL_MUST_CHECK;
+int store_put_message(struct store_txn *t, const uint8_t id[16],
+                      const uint8_t *env, size_t len, int64_t at_us) RL_MUST_CHECK;
+/* store_get_message - copy of the stored envelope in *out (malloc). */
+int store_get_message(struct store_txn *t, const uint8_t id[16], uint8_t **out,
+                      size_t *len) RL_MUST_CHECK;
+
+/* Outbox per neighbour, ordered by prio (0 first) then arrival. */
+int store_outbox_add(struct store_txn *t, const char *peer, uint8_t prio,
+                     const uint8_t id[16]) RL_MUST_CHECK;
+/* store_outbox_first - up to max items for peer, in order, into items. */
+int store_outbox_first(struct store_txn *t, const char *peer, size_t max,
+                       struct outbox_item *items, size_t *n) RL_MUST_CHECK;
+int store_outbox_del(struct store_txn *t, const struct outbox_item *it) RL_MUST_CHECK;
+int store_outbox_depth(struct store_txn *t, const char *peer, uint64_t *n) RL_MUST_CHECK;
+
+/* Incidents. *out is unpacked (relay__incident_record__free_unpacked). */
+int store_get_incident(struct store_txn *t, const uint8_t id[16],
+                       Relay__IncidentRecord **out) RL_MUST_CHECK;
+int store_put_incident(struct store_txn *t, const Relay__IncidentRecord *r) RL_MUST_CHECK;
+/* store_list_incidents - every incident id, n of them, in *ids (malloc 16*n). */
+int store_list_ids(struct store_txn *t, const char *db, uint8_t **ids,
+                   size_t *n) RL_MUST_CHECK;
+
+int store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us) RL_MUST_CHECK;
+
+/* store_audit - append one hash-chained entry. */
+int store_audit(struct store_txn *t, int64_t at_us, const char *what,
+                const uint8_t *msg, const char *peer, const char *detail) RL_MUST_CHECK;
+/* store_audit_verify - recompute the chain; *bad is the first broken seq or 0. */
+int store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad) RL_MUST_CHECK;
+
+/* Peers: when a neighbour last acknowledged something. */
+int store_peer_acked(struct store_txn *t, const char *peer, int64_t at_us,
+                     uint64_t n) RL_MUST_CHECK;
+int store_peer_get(struct store_txn *t, const char *peer, int64_t *last_ack_us,
+                   uint64_t *acked) RL_MUST_CHECK;
+
+int store_counts(struct store_txn *t, struct store_counts *c) RL_MUST_CHECK;
+
+#endif
