@@ -1,0 +1,56 @@
+/*
+ * link.h - links between a node and its neighbours over nng req/rep.
+ *
+ * A child dials its parent; a parent never dials a child. The child's req
+ * socket carries two request streams on two contexts:
+ *   send: LinkRequest{push: the head of the parent's outbox} -> LinkReply
+ *         {stored, refused}; acknowledged entries leave the outbox only
+ *         after the reply, through the writer.
+ *   poll: LinkRequest{poll, acked: the previous downward batch} -> LinkReply
+ *         {deliver}; the parent holds the poll until something is queued
+ *         for this child or poll_hold_ms passes.
+ * A failed or timed-out request is sent again after a capped exponential
+ * backoff with jitter; the receiver drops what it has already stored.
+ *
+ * SECURITY: every envelope's signature is checked against the directory key
+ * of its author before the writer sees it, and a child may only push
+ * messages whose author is in its own subtree.
+ */
+#ifndef RELAY_LINK_H
+#define RELAY_LINK_H
+
+#include <nng/nng.h>
+
+#include "err.h"
+#include "writer.h"
+
+struct node;
+
+/* link_up_start - dial the parent and start the send and poll threads. */
+int link_up_start(struct node *n) RL_MUST_CHECK;
+void link_up_stop(struct node *n);
+/* link_down_start - listen for children with link_workers threads. */
+int link_down_start(struct node *n) RL_MUST_CHECK;
+void link_down_stop(struct node *n);
+
+/* link_verify - decode and verify env bytes received from peer into it;
+ * refusals are recorded in it (refused, why), never dropped silently. If
+ * subtree is non-NULL the author must be at or below it. */
+void link_verify(struct node *n, const uint8_t *buf, size_t len,
+                 const char *subtree, struct work_item *it);
+
+/* link_outbox_read - the head of peer's outbox (at most batch_max entries)
+ * and copies of their stored envelopes, in one read transaction. Returns
+ * the count in *count; items and envs are caller arrays of batch_max;
+ * free the envelopes with link_free_envelopes. */
+int link_outbox_read(struct node *n, const char *peer,
+                     struct outbox_item *items, ProtobufCBinaryData *envs,
+                     size_t *count) RL_MUST_CHECK;
+void link_free_envelopes(ProtobufCBinaryData *envs, size_t count);
+
+/* link_call - send req on ctx and wait for the reply (timeout ms);
+ * *reply is unpacked on RL_OK. */
+int link_call(nng_ctx ctx, const Relay__LinkRequest *req, int64_t timeout_ms,
+              size_t maxsz, Relay__LinkReply **reply) RL_MUST_CHECK;
+
+#endif

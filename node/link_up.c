@@ -1,0 +1,278 @@
+/*
+ * link_up.c - the child's end of the link to its parent.
+ *
+ * Two threads share one req socket dialled to the parent: the sender pushes
+ * the head of the parent's outbox and deletes entries only when the parent
+ * acknowledged them; the poller long-polls for downward traffic and
+ * acknowledges each batch in its next poll, after the batch is committed.
+ * Memory is bounded by one batch per thread whatever the backlog: the
+ * backlog itself stays in LMDB.
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "link.h"
+#include "log.h"
+#include "node.h"
+
+#define LINK_VERSION 1
+
+/* up_pipe_event - count connected pipes for status */
+static void
+up_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct node *n = arg;
+
+    (void)p;
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_fetch_add(&n->up_pipes, 1);
+        log_info("peer=%s link up", n->parent->id);
+    } else if (ev == NNG_PIPE_EV_REM_POST) {
+        atomic_fetch_sub(&n->up_pipes, 1);
+        log_warn("peer=%s link down", n->parent->id);
+    }
+}
+
+static size_t
+link_maxsz(const struct node *n)
+{
+    return (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536);
+}
+
+/* up_ack_reply - turn a LinkReply into outbox deletions through the writer */
+static int
+up_ack_reply(struct node *n, const Relay__LinkReply *rep,
+             struct outbox_item *items, size_t count)
+{
+    struct outbox_item *acked = calloc(count, sizeof(*acked));
+    const char **why = calloc(count, sizeof(*why));
+    struct work wk;
+    size_t k = 0;
+    int rc;
+
+    if (acked == NULL || why == NULL) {
+        free(acked);
+        free(why);
+        return RL_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *w = NULL;
+        int hit = 0;
+        for (size_t j = 0; j < rep->n_stored && !hit; j++)
+            hit = rep->stored[j].len == 16 &&
+                  memcmp(rep->stored[j].data, items[i].id, 16) == 0;
+        for (size_t j = 0; j < rep->n_refused && !hit; j++)
+            if (rep->refused[j]->index == i) {
+                hit = 1;
+                w = rep->refused[j]->reason;
+            }
+        if (hit) {
+            acked[k] = items[i];
+            why[k++] = w;
+        }
+    }
+    memset(&wk, 0, sizeof(wk));
+    wk.type = WORK_ACKED;
+    wk.peer = n->parent->id;
+    wk.acked = acked;
+    wk.acked_why = why;
+    wk.nacked = k;
+    rc = k ? writer_run(n, &wk) : RL_OK;
+    free(acked);
+    free(why);
+    return rc;
+}
+
+/* up_send_main - push the parent's outbox, batch by batch */
+static void *
+up_send_main(void *arg)
+{
+    struct node *n = arg;
+    size_t bmax = (size_t)n->cfg.batch_max, count;
+    struct outbox_item *items = calloc(bmax, sizeof(*items));
+    ProtobufCBinaryData *envs = calloc(bmax, sizeof(*envs));
+    uint64_t seen = 0;
+    nng_ctx ctx;
+    int fails = 0;
+
+    if (items == NULL || envs == NULL || nng_ctx_open(&ctx, n->up_sock) != 0)
+        log_fatal("link: cannot set up the sender");
+    while (!atomic_load(&n->stopping)) {
+        Relay__LinkRequest req = RELAY__LINK_REQUEST__INIT;
+        Relay__LinkReply *rep = NULL;
+        int rc;
+
+        if (link_outbox_read(n, n->parent->id, items, envs, &count) != RL_OK) {
+            node_sleep(n, node_backoff_ms(n, fails++));
+            continue;
+        }
+        if (count == 0) {
+            node_wait_change(n, &seen, 1000);
+            continue;
+        }
+        req.version = LINK_VERSION;
+        req.from = (char *)n->self->id;
+        req.push = envs;
+        req.n_push = count;
+        rc = link_call(ctx, &req, n->cfg.link_timeout_ms, link_maxsz(n), &rep);
+        link_free_envelopes(envs, count);
+        if (rc == RL_OK && rep->error[0]) {
+            log_warn("peer=%s refused the batch: %s%s", n->parent->id,
+                     rep->error, rep->retry ? " (will retry)" : "");
+            rc = RL_ELINK;
+        }
+        if (rc == RL_OK)
+            rc = up_ack_reply(n, rep, items, count);
+        if (rep)
+            relay__link_reply__free_unpacked(rep, NULL);
+        if (rc == RL_OK) {
+            fails = 0;
+            continue;
+        }
+        if (rc == RL_ECLOSED)
+            break;
+        log_debug("peer=%s send failed (%s), %zu queued", n->parent->id,
+                  rl_strerror(rc), count);
+        node_sleep(n, node_backoff_ms(n, fails++));
+    }
+    nng_ctx_close(ctx);
+    free(items);
+    free(envs);
+    return NULL;
+}
+
+/* up_poll_main - long-poll the parent for downward traffic */
+static void *
+up_poll_main(void *arg)
+{
+    struct node *n = arg;
+    ProtobufCBinaryData *acked = NULL;
+    size_t nacked = 0;
+    nng_ctx ctx;
+    int fails = 0;
+
+    if (nng_ctx_open(&ctx, n->up_sock) != 0)
+        log_fatal("link: cannot set up the poller");
+    while (!atomic_load(&n->stopping)) {
+        Relay__LinkRequest req = RELAY__LINK_REQUEST__INIT;
+        Relay__LinkReply *rep = NULL;
+        struct work wk;
+        int rc;
+
+        req.version = LINK_VERSION;
+        req.from = (char *)n->self->id;
+        req.poll = 1;
+        req.acked = acked;
+        req.n_acked = nacked;
+        rc = link_call(ctx, &req, n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
+                       link_maxsz(n), &rep);
+        if (rc == RL_OK && rep->error[0]) {
+            log_warn("peer=%s refused the poll: %s", n->parent->id, rep->error);
+            rc = RL_ELINK;
+        }
+        if (rc != RL_OK) {
+            if (rep)
+                relay__link_reply__free_unpacked(rep, NULL);
+            if (rc == RL_ECLOSED)
+                break;
+            node_sleep(n, node_backoff_ms(n, fails++));
+            continue;
+        }
+        fails = 0;
+        for (size_t i = 0; i < nacked; i++)
+            free(acked[i].data);
+        free(acked);
+        acked = NULL;
+        nacked = 0;
+        if (rep->n_deliver == 0) {
+            relay__link_reply__free_unpacked(rep, NULL);
+            continue;
+        }
+        memset(&wk, 0, sizeof(wk));
+        wk.type = WORK_INBOUND;
+        wk.peer = n->parent->id;
+        wk.n = rep->n_deliver;
+        wk.items = calloc(wk.n, sizeof(*wk.items));
+        acked = calloc(wk.n, sizeof(*acked));
+        if (wk.items == NULL || acked == NULL)
+            log_fatal("link: out of memory");
+        for (size_t i = 0; i < wk.n; i++)
+            link_verify(n, rep->deliver[i].data, rep->deliver[i].len, NULL,
+                        &wk.items[i]);
+        rc = writer_run(n, &wk);
+        for (size_t i = 0; i < wk.n; i++) {
+            /* acknowledge what is stored, and what we refused for good */
+            if (rc == RL_OK && wk.items[i].m.body != NULL) {
+                acked[nacked].data = malloc(16);
+                if (acked[nacked].data == NULL)
+                    log_fatal("link: out of memory");
+                memcpy(acked[nacked].data, wk.items[i].m.body->id.data, 16);
+                acked[nacked++].len = 16;
+            }
+            env_msg_free(&wk.items[i].m);
+        }
+        free(wk.items);
+        relay__link_reply__free_unpacked(rep, NULL);
+        if (rc != RL_OK) {
+            log_warn("peer=%s downward batch not stored: %s", n->parent->id, wk.err);
+            node_sleep(n, node_backoff_ms(n, fails++));
+        }
+    }
+    for (size_t i = 0; i < nacked; i++)
+        free(acked[i].data);
+    free(acked);
+    nng_ctx_close(ctx);
+    return NULL;
+}
+
+/* link_up_start - socket, dialer, threads */
+int
+link_up_start(struct node *n)
+{
+    nng_dialer d;
+    int rc;
+
+    if ((rc = nng_req0_open(&n->up_sock)) != 0)
+        return RL_ELINK;
+    nng_socket_set_ms(n->up_sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    nng_socket_set_ms(n->up_sock, NNG_OPT_RECONNMINT, (nng_duration)n->cfg.retry_min_ms);
+    nng_socket_set_ms(n->up_sock, NNG_OPT_RECONNMAXT, (nng_duration)n->cfg.retry_max_ms);
+    nng_socket_set_size(n->up_sock, NNG_OPT_RECVMAXSZ, link_maxsz(n));
+    nng_pipe_notify(n->up_sock, NNG_PIPE_EV_ADD_POST, up_pipe_event, n);
+    nng_pipe_notify(n->up_sock, NNG_PIPE_EV_REM_POST, up_pipe_event, n);
+    if ((rc = nng_dialer_create(&d, n->up_sock, n->cfg.upstream)) != 0) {
+        log_warn("link: bad upstream URL %s: %s", n->cfg.upstream, nng_strerror(rc));
+        nng_close(n->up_sock);
+        return RL_ECONFIG;
+    }
+    nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, (nng_duration)n->cfg.retry_min_ms);
+    nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, (nng_duration)n->cfg.retry_max_ms);
+    /* non-blocking: a parent that is down now is dialled again and again */
+    if ((rc = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
+        log_warn("link: cannot dial %s: %s", n->cfg.upstream, nng_strerror(rc));
+        nng_close(n->up_sock);
+        return RL_ELINK;
+    }
+    if (pthread_create(&n->up_send_thr, NULL, up_send_main, n) != 0 ||
+        pthread_create(&n->up_poll_thr, NULL, up_poll_main, n) != 0)
+        log_fatal("link: cannot start threads");
+    n->up_running = 1;
+    log_info("peer=%s dialling %s", n->parent->id, n->cfg.upstream);
+    return RL_OK;
+}
+
+/* link_up_stop - close the socket (fails pending calls) and join */
+void
+link_up_stop(struct node *n)
+{
+    if (!n->up_running)
+        return;
+    nng_close(n->up_sock);
+    pthread_join(n->up_send_thr, NULL);
+    pthread_join(n->up_poll_thr, NULL);
+    n->up_running = 0;
+}

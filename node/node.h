@@ -1,0 +1,68 @@
+/*
+ * node.h - the running node: what every part of the daemon shares.
+ *
+ * Threads: the writer (node/writer.c) owns every write transaction; the
+ * upstream link (node/link_up.c) runs a sender and a poller; the downstream
+ * server (node/link_down.c) and the control socket (node/control.c) run a
+ * pool of request threads each. They meet in two places: the writer's work
+ * queue, and node->changed, broadcast after every commit so that senders,
+ * held polls and control waits look at the store again.
+ */
+#ifndef RELAY_NODE_H
+#define RELAY_NODE_H
+
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "directory.h"
+#include "keys.h"
+#include "store.h"
+
+struct writer;
+
+struct node {
+    struct config cfg;
+    struct directory dir;
+    const struct dir_node *self;
+    const struct dir_node *parent; /* NULL at the root */
+    struct keypair *kp;
+    struct store *store;
+    struct writer *writer;
+
+    pthread_mutex_t mu;
+    pthread_cond_t changed; /* broadcast after every commit, and on stop */
+    uint64_t commits;       /* under mu */
+    atomic_int stopping;
+
+    /* upstream link (child side) */
+    nng_socket up_sock;
+    atomic_int up_pipes;
+    pthread_t up_send_thr, up_poll_thr;
+    int up_running;
+
+    /* downstream server (parent side) */
+    nng_socket down_sock;
+    pthread_t *down_thr;
+    int n_down_thr;
+    _Atomic int64_t *child_seen_ms; /* per directory index: last request */
+
+    /* control socket */
+    nng_socket ctl_sock;
+    pthread_t *ctl_thr;
+    int n_ctl_thr;
+};
+
+/* node_notify - after a commit: wake everyone who waits on the store. */
+void node_notify(struct node *n);
+/* node_wait_change - wait until the commit count passes *seen or ms pass;
+ * updates *seen. Returns 0, or -1 when the node is stopping. */
+int node_wait_change(struct node *n, uint64_t *seen, int64_t ms);
+/* node_sleep - interruptible sleep for backoff; -1 when stopping. */
+int node_sleep(struct node *n, int64_t ms);
+/* node_backoff_ms - capped exponential delay with jitter for attempt k. */
+int64_t node_backoff_ms(const struct node *n, int k);
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * writer.c - grouped write transactions.
+ *
+ * DIAGNOSTICS: MDB_MAP_FULL aborts the transaction, grows the map and runs
+ * the whole group again; at map_max_mb new work is refused with RL_EFULL
+ * ("store full") while acknowledgements, which free space, still commit.
+ * A failed commit (disk full, i/o error) fails every work of the group:
+ * nothing of it is stored and nothing is acknowledged, so senders retry.
+ */
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "node.h"
+#include "router.h"
+
+struct receipt {
+    const char *author;
+    ProtobufCBinaryData *ids;
+    size_t n, cap;
+};
+
+struct writer {
+    struct node *node;
+    pthread_t thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* work queued, or stop */
+    pthread_cond_t done; /* a group finished */
+    struct work *head, *tail;
+    int stop;
+    /* per group */
+    struct receipt *rcpt;
+    size_t nrcpt, caprcpt;
+    struct env_msg *local; /* receipts created in this group */
+    size_t nlocal, caplocal;
+};
+
+/* receipt_add - remember to acknowledge id to author at the end of the group */
+static int
+receipt_add(struct writer *w, const char *author, const ProtobufCBinaryData *id)
+{
+    struct receipt *r = NULL;
+
+    for (size_t i = 0; i < w->nrcpt; i++)
+        if (strcmp(w->rcpt[i].author, author) == 0)
+            r = &w->rcpt[i];
+    if (r == NULL) {
+        if (w->nrcpt == w->caprcpt) {
+            size_t cap = w->caprcpt ? 2 * w->caprcpt : 8;
+            struct receipt *nr = realloc(w->rcpt, cap * sizeof(*nr));
+            if (nr == NULL)
+                return RL_ENOMEM;
+            w->rcpt = nr;
+            w->caprcpt = cap;
+        }
+        r = &w->rcpt[w->nrcpt++];
+        memset(r, 0, sizeof(*r));
+        r->author = author;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        ProtobufCBinaryData *ni = realloc(r->ids, cap * sizeof(*ni));
+        if (ni == NULL)
+            return RL_ENOMEM;
+        r->ids = ni;
+        r->cap = cap;
+    }
+    r->ids[r->n++] = *id;
+    return RL_OK;
+}
+
+/* group_reset - forget receipts and local messages of a failed attempt */
+static void
+group_reset(struct writer *w)
+{
+    for (size_t i = 0; i < w->nrcpt; i++)
+        free(w->rcpt[i].ids);
+    w->nrcpt = 0;
+    for (size_t i = 0; i < w->nlocal; i++)
+        env_msg_free(&w->local[i]);
+    w->nlocal = 0;
+}
+
+/* apply_message - store one verified envelope, route and deliver it */
+static int
+apply_message(struct writer *w, struct store_txn *t, const char *peer,
+              struct env_msg *m, int *status)
+{
+    struct node *n = w->node;
+    const Relay__Body *b = m->body;
+    const char *hops[ROUTER_MAX_HOPS];
+    uint8_t *buf;
+    size_t len, nh;
+    int deliver, rc;
+    int64_t now;
+
+    rc = store_seen(t, b->id.data);
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        *status = RL_EDUP;
+        return store_audit(t, clock_now_us(), "duplicate", b->id.data, peer, NULL);
+    }
+    now = clock_now_us();
+    rc = env_with_hop(m, n->self->id, now, &buf, &len);
+    if (rc != RL_OK)
+        return rc;
+    rc = store_put_message(t, b->id.data, buf, len, now);
+    free(buf);
+    if (rc != RL_OK)
+        return rc;
+    rc = store_audit(t, now, peer ? "received" : "created", b->id.data, peer,
+                     env_kind_name(b->kind_case));
+    if (rc != RL_OK)
+        return rc;
+    nh = router_next_hops(&n->dir, n->self->id, b, peer, hops, &deliver);
+    for (size_t i = 0; i < nh; i++) {
+        rc = store_outbox_add(t, hops[i], 0, b->id.data);
+        if (rc != RL_OK)
+            return rc;
+    }
+    rc = router_apply(t, n->self->id, m, deliver, now);
+    if (rc != RL_OK)
+        return rc;
+    if (deliver && router_wants_receipt(b) && strcmp(b->author, n->self->id) != 0) {
+        rc = receipt_add(w, b->author, &b->id);
+        if (rc != RL_OK)
+            return rc;
+    }
+    *status = RL_OK;
+    return RL_OK;
+}
+
+/* apply_acked - a neighbour took (or refused) our outbox entries */
+static int
+apply_acked(struct writer *w, struct store_txn *t, struct work *wk)
+{
+    int64_t now = clock_now_us();
+    int rc;
+
+    for (size_t i = 0; i < wk->nacked; i++) {
+        const struct outbox_item *it = &wk->acked[i];
+        const char *why = wk->acked_why ? wk->acked_why[i] : NULL;
+
+        if ((rc = store_outbox_del(t, it)) != RL_OK)
+            return rc;
+        rc = store_audit(t, now, why ? "refused-by-peer" : "forwarded", it->id,
+                         wk->peer, why);
+        if (rc == RL_OK && why == NULL)
+            rc = router_note_delivered(t, it->id, wk->peer, now);
+        if (rc != RL_OK)
+            return rc;
+    }
+    return store_peer_acked(t, wk->peer, now, wk->nacked);
+}
+
+/* make_receipts - one signed Acknowledgement per author seen in this group */
+static int
+make_receipts(struct writer *w, struct store_txn *t)
+{
+    struct node *n = w->node;
+    size_t nr = w->nrcpt;
+
+    for (size_t i = 0; i < nr; i++) {
+        Relay__Body b = RELAY__BODY__INIT;
+        Relay__Acknowledgement ack = RELAY__ACKNOWLEDGEMENT__INIT;
+        uint8_t id[ENV_ID_LEN], *buf;
+        char *to[1] = {(char *)w->rcpt[i].author};
+        const char *why;
+        size_t len;
+        int rc, status;
+
+        env_id_new(id);
+        b.id.data = id;
+        b.id.len = sizeof(id);
+        b.author = (char *)n->self->id;
+        b.created_us = clock_now_us();
+        b.to = to;
+        b.n_to = 1;
+        b.kind_case = RELAY__BODY__KIND_ACK;
+        b.ack = &ack;
+        ack.ids = w->rcpt[i].ids;
+        ack.n_ids = w->rcpt[i].n;
+        if ((rc = env_seal(&b, n->kp, &buf, &len)) != RL_OK)
+            return rc;
+        if (w->nlocal == w->caplocal) {
+            size_t cap = w->caplocal ? 2 * w->caplocal : 8;
+            struct env_msg *nl = realloc(w->local, cap * sizeof(*nl));
+            if (nl == NULL) {
+                free(buf);
+                return RL_ENOMEM;
+            }
+            w->local = nl;
+            w->caplocal = cap;
+        }
+        rc = env_open(buf, len, SIZE_MAX, &w->local[w->nlocal], &why);
+        free(buf);
+        if (rc != RL_OK)
+            return rc;
+        w->nlocal++;
+        rc = apply_message(w, t, NULL, &w->local[w->nlocal - 1], &status);
+        if (rc != RL_OK)
+            return rc;
+    }
+    return RL_OK;
+}
+
+/* group_apply - every work of the group in one transaction */
+static int
+group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
+{
+    int rc;
+
+    for (struct work *wk = list; wk; wk = wk->next) {
+        wk->rc = RL_OK;
+        if (wk->type == WORK_ACKED) {
+            if ((rc = apply_acked(w, t, wk)) != RL_OK)
+                return rc;
+            continue;
+        }
+        if (full) {
+            wk->rc = RL_EFULL;
+            continue;
+        }
+        for (size_t i = 0; i < wk->n; i++) {
+            struct work_item *it = &wk->items[i];
+            it->status = RL_EINVAL;
+            if (it->refused) {
+                rc = store_audit(t, clock_now_us(), "refused",
+                                 it->m.body ? it->m.body->id.data : NULL,
+                                 wk->peer, it->why);
+            } else {
+                rc = apply_message(w, t, wk->peer, &it->m, &it->status);
+            }
+            if (rc != RL_OK)
+                return rc;
+        }
+    }
+    return make_receipts(w, t);
+}
+
+/* group_log - one line per event, after the commit made it true */
+static void
+group_log(struct writer *w, struct work *list)
+{
+    char hex[ENV_ID_HEX];
+
+    for (struct work *wk = list; wk; wk = wk->next) {
+        const char *peer = wk->peer ? wk->peer : "local";
+        if (wk->rc != RL_OK) {
+            log_warn("peer=%s %s refused: %s", peer,
+                     wk->type == WORK_ACKED ? "acknowledgement" : "batch",
+                     wk->err);
+            continue;
+        }
+        if (wk->type == WORK_ACKED) {
+            for (size_t i = 0; i < wk->nacked; i++) {
+                env_id_hex(wk->acked[i].id, hex);
+                if (wk->acked_why && wk->acked_why[i])
+                    log_warn("msg=%s peer=%s refused by peer: %s", hex,
+                             wk->peer, wk->acked_why[i]);
+                else
+                    log_info("msg=%s peer=%s acknowledged", hex, wk->peer);
+            }
+            continue;
+        }
+        for (size_t i = 0; i < wk->n; i++) {
+            struct work_item *it = &wk->items[i];
+            const Relay__Body *b = it->m.body;
+            if (b)
+                env_id_hex(b->id.data, hex);
+            else
+                strcpy(hex, "-");
+            if (it->refused)
+                log_warn("msg=%s peer=%s refused: %s", hex, peer, it->why);
+            else if (it->status == RL_EDUP)
+                log_info("msg=%s peer=%s duplicate %s dropped", hex, peer,
+                         env_kind_name(b->kind_case));
+            else
+                log_info("msg=%s peer=%s stored %s from %s%s", hex, peer,
+                         env_kind_name(b->kind_case), b->author,
+                         b->drill ? " [DRILL]" : "");
+        }
+    }
+    for (size_t i = 0; i < w->nlocal; i++) {
+        env_id_hex(w->local[i].body->id.data, hex);
+        log_info("msg=%s peer=%s receipt for %zu message(s) queued", hex,
+                 w->local[i].body->to[0], w->local[i].body->ack->n_ids);
+    }
+}
+
+/* group_fail - every work of the group failed with rc */
+static void
+group_fail(struct work *list, int rc, const char *why)
+{
+    for (struct work *wk = list; wk; wk = wk->next) {
+        wk->rc = rc;
+        snprintf(wk->err, sizeof(wk->err), "%s", why);
+    }
+}
+
+/* group_run - apply and commit, growing the map as needed */
+static void
+group_run(struct writer *w, struct work *list)
+{
+    struct store *s = w->node->store;
+    struct store_txn t;
+    int full = store_nearly_full(s);
+    int rc;
+
+    for (;;) {
+        group_reset(w);
+        rc = store_begin(s, 1, &t);
+        if (rc != RL_OK) {
+            group_fail(list, RL_EIO, "cannot begin a write transaction");
+            return;
+        }
+        rc = group_apply(w, &t, list, full);
+        if (rc == RL_OK)
+            rc = store_commit(&t);
+        else
+            store_abort(&t);
+        if (rc == RL_EFULL && !full) {
+            if (store_grow(s) != RL_OK)
+                full = 1;
+            continue;
+        }
+        break;
+    }
+    if (rc == RL_EFULL) {
+        char why[128];
+        snprintf(why, sizeof(why),
+                 "store full: map_max_mb (%lld MiB) reached; new work refused",
+                 (long long)store_map_max_mb(s));
+        group_fail(list, RL_EFULL, why);
+        return;
+    }
+    if (rc != RL_OK) {
+        group_fail(list, RL_EIO, "write transaction failed (disk full or i/o error); nothing stored");
+        return;
+    }
+    for (struct work *wk = list; wk; wk = wk->next)
+        if (wk->rc == RL_EFULL)
+            snprintf(wk->err, sizeof(wk->err),
+                     "store full: map_max_mb (%lld MiB) nearly reached; new work refused",
+                     (long long)store_map_max_mb(s));
+    group_log(w, list);
+}
+
+/* writer_main - take everything queued, run it as one group */
+static void *
+writer_main(void *arg)
+{
+    struct writer *w = arg;
+    struct work *list;
+
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->head == NULL && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        list = w->head;
+        w->head = w->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        if (list == NULL)
+            break;
+        group_run(w, list);
+        group_reset(w);
+        pthread_mutex_lock(&w->mu);
+        for (struct work *wk = list; wk; wk = wk->next)
+            wk->done = 1;
+        pthread_cond_broadcast(&w->done);
+        pthread_mutex_unlock(&w->mu);
+        node_notify(w->node);
+    }
+    return NULL;
+}
+
+/* writer_start - allocate and start */
+int
+writer_start(struct node *n)
+{
+    struct writer *w = calloc(1, sizeof(*w));
+
+    if (w == NULL)
+        return RL_ENOMEM;
+    w->node = n;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->done, NULL);
+    if (pthread_create(&w->thr, NULL, writer_main, w) != 0) {
+        free(w);
+        return RL_ENOMEM;
+    }
+    n->writer = w;
+    return RL_OK;
+}
+
+/* writer_stop - drain and join */
+void
+writer_stop(struct node *n)
+{
+    struct writer *w = n->writer;
+
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thr, NULL);
+    group_reset(w);
+    free(w->rcpt);
+    free(w->local);
+    free(w);
+    n->writer = NULL;
+}
+
+/* writer_run - queue and wait for the commit */
+int
+writer_run(struct node *n, struct work *wk)
+{
+    struct writer *w = n->writer;
+
+    wk->done = 0;
+    wk->next = NULL;
+    wk->rc = RL_OK;
+    wk->err[0] = '\0';
+    pthread_mutex_lock(&w->mu);
+    if (w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        wk->rc = RL_ECLOSED;
+        snprintf(wk->err, sizeof(wk->err), "node is stopping");
+        return wk->rc;
+    }
+    if (w->tail)
+        w->tail->next = wk;
+    else
+        w->head = wk;
+    w->tail = wk;
+    pthread_cond_signal(&w->cv);
+    while (!wk->done)
+        pthread_cond_wait(&w->done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    return wk->rc;
+}
