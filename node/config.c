@@ -193,6 +193,14 @@ cfg_handler(void *user, const char *section, const char *name,
             return 1;
         }
         L->seen[i] = line;
+        if (L->il.long_line == line) {
+            /* inih cut the value: refuse it rather than use a part of it */
+            char msg[64];
+            snprintf(msg, sizeof(msg), "line longer than %d bytes",
+                     L->il.max_line);
+            cfg_error(L, line, name, "%s", msg);
+            return 1;
+        }
         cfg_set(L, &cfg_table[i], value, line);
         return 1;
     }

@@ -626,7 +626,8 @@ control_stop(struct node *n)
 {
     if (n->ctl_thr == NULL)
         return;
-    nng_close(n->ctl_sock);
+    if (node_close_socket(n, n->ctl_sock, "control", 2000) != 0)
+        return; /* workers may still be inside nng: leave them */
     for (int i = 0; i < n->n_ctl_thr; i++)
         pthread_join(n->ctl_thr[i], NULL);
     free(n->ctl_thr);

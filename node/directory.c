@@ -20,6 +20,12 @@ static const char *sector_names[] = {
     "disaster_relief", "health", "public_safety", "government"};
 #define SECTOR_N (sizeof(sector_names) / sizeof(sector_names[0]))
 
+/* Where each key of one node was given; 0 where it was not. */
+struct dir_lines {
+    int first; /* the node's first key */
+    int tier, parent, city, sector, key;
+};
+
 struct dir_load {
     struct directory *d;
     struct ini_lines il;
@@ -28,8 +34,7 @@ struct dir_load {
     size_t errlen, used;
     int nerr;
     size_t cap;
-    int *line_of; /* line of each node's section header key */
-    int *has_key;
+    struct dir_lines *lines; /* one per node */
 };
 
 /* dir_sector_name - enum to text */
@@ -56,8 +61,14 @@ static void
 dir_error(struct dir_load *L, int line, const char *sec, const char *key,
           const char *msg)
 {
-    int n = snprintf(L->err + L->used, L->errlen - L->used,
+    int n;
+
+    if (line > 0)
+        n = snprintf(L->err + L->used, L->errlen - L->used,
                      "%s:%d: [%s] key '%s': %s\n", L->path, line, sec, key, msg);
+    else
+        n = snprintf(L->err + L->used, L->errlen - L->used,
+                     "%s: [%s] key '%s': %s\n", L->path, sec, key, msg);
 
     if (n > 0 && L->used + (size_t)n < L->errlen)
         L->used += (size_t)n;
@@ -76,20 +87,18 @@ dir_entry(struct dir_load *L, const char *section)
     if (d->n == L->cap) {
         size_t cap = L->cap ? 2 * L->cap : 16;
         struct dir_node *nn = realloc(d->nodes, cap * sizeof(*nn));
-        int *lo = realloc(L->line_of, cap * sizeof(int));
-        int *hk = realloc(L->has_key, cap * sizeof(int));
+        struct dir_lines *ln = realloc(L->lines, cap * sizeof(*ln));
         if (nn) d->nodes = nn;
-        if (lo) L->line_of = lo;
-        if (hk) L->has_key = hk;
-        if (!nn || !lo || !hk)
+        if (ln) L->lines = ln;
+        if (!nn || !ln)
             return NULL;
         L->cap = cap;
     }
     memset(&d->nodes[d->n], 0, sizeof(d->nodes[0]));
     snprintf(d->nodes[d->n].id, sizeof(d->nodes[0].id), "%s", section);
     d->nodes[d->n].parent_ix = -1;
-    L->line_of[d->n] = L->il.line;
-    L->has_key[d->n] = 0;
+    memset(&L->lines[d->n], 0, sizeof(L->lines[0]));
+    L->lines[d->n].first = L->il.line;
     return &d->nodes[d->n++];
 }
 
@@ -101,6 +110,8 @@ dir_handler(void *user, const char *section, const char *name,
     struct dir_load *L = user;
     int line = L->il.line;
     struct dir_node *e;
+    struct dir_lines *ln;
+    int *at;
 
     if (strlen(section) == 0 || strlen(section) >= sizeof(e->id)) {
         dir_error(L, line, section, name, "node id must be 1..63 characters");
@@ -110,6 +121,36 @@ dir_handler(void *user, const char *section, const char *name,
     if (e == NULL) {
         dir_error(L, line, section, name, "out of memory");
         return 0;
+    }
+    ln = &L->lines[e - L->d->nodes];
+    if (strcmp(name, "tier") == 0)
+        at = &ln->tier;
+    else if (strcmp(name, "parent") == 0)
+        at = &ln->parent;
+    else if (strcmp(name, "city") == 0)
+        at = &ln->city;
+    else if (strcmp(name, "sector") == 0)
+        at = &ln->sector;
+    else if (strcmp(name, "key") == 0)
+        at = &ln->key;
+    else
+        at = NULL;
+    if (at == NULL) {
+        dir_error(L, line, section, name, "unknown key");
+        return 1;
+    }
+    if (*at) {
+        /* a second value would silently replace the first (a key!) */
+        dir_error(L, line, section, name, "given twice");
+        return 1;
+    }
+    *at = line;
+    if (L->il.long_line == line) {
+        /* inih cut the value: refuse it rather than use a part of it */
+        char msg[64];
+        snprintf(msg, sizeof(msg), "line longer than %d bytes", L->il.max_line);
+        dir_error(L, line, section, name, msg);
+        return 1;
     }
     if (strcmp(name, "tier") == 0) {
         e->tier = config_tier_parse(value);
@@ -128,10 +169,6 @@ dir_handler(void *user, const char *section, const char *name,
     } else if (strcmp(name, "key") == 0) {
         if (keys_unhex(value, e->pk, 32) != 0)
             dir_error(L, line, section, name, "must be 64 hex digits (a public key)");
-        else
-            L->has_key[e - L->d->nodes] = 1;
-    } else {
-        dir_error(L, line, section, name, "unknown key");
     }
     return 1;
 }
@@ -172,17 +209,19 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
         dir_error(&L, rc, "-", "-", "syntax error");
     for (size_t i = 0; i < d->n; i++) {
         struct dir_node *e = &d->nodes[i];
-        int line = L.line_of[i];
-        if (e->tier == TIER_NONE)
+        const struct dir_lines *ln = &L.lines[i];
+        int line = ln->first;
+        /* a bad tier or key was reported where it was given */
+        if (!ln->tier)
             dir_error(&L, line, e->id, "tier", "missing");
-        if (!L.has_key[i])
+        if (!ln->key)
             dir_error(&L, line, e->id, "key", "missing");
         if (e->tier == TIER_NATIONAL) {
             if (d->root >= 0)
-                dir_error(&L, line, e->id, "tier", "a second national node");
+                dir_error(&L, ln->tier, e->id, "tier", "a second national node");
             d->root = (int)i;
             if (e->parent[0])
-                dir_error(&L, line, e->id, "parent", "the national node has no parent");
+                dir_error(&L, ln->parent, e->id, "parent", "the national node has no parent");
             continue;
         }
         if (e->tier == TIER_NONE)
@@ -193,9 +232,9 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
         }
         e->parent_ix = dir_index(d, e->parent);
         if (e->parent_ix < 0)
-            dir_error(&L, line, e->id, "parent", "names no node of this directory");
+            dir_error(&L, ln->parent, e->id, "parent", "names no node of this directory");
         if (e->city[0] && dir_index(d, e->city) < 0)
-            dir_error(&L, line, e->id, "city", "names no node of this directory");
+            dir_error(&L, ln->city, e->id, "city", "names no node of this directory");
     }
     if (d->root < 0 && d->n > 0)
         dir_error(&L, 0, "-", "tier", "no national node");
@@ -203,12 +242,11 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
         int p = (int)i;
         for (size_t steps = 0; p >= 0; steps++, p = d->nodes[p].parent_ix)
             if (steps > d->n) {
-                dir_error(&L, L.line_of[i], d->nodes[i].id, "parent", "parent chain loops");
+                dir_error(&L, L.lines[i].parent, d->nodes[i].id, "parent", "parent chain loops");
                 break;
             }
     }
-    free(L.line_of);
-    free(L.has_key);
+    free(L.lines);
     if (L.nerr) {
         free(d->nodes);
         memset(d, 0, sizeof(*d));

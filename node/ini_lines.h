@@ -5,6 +5,11 @@
  * not learn the line. We feed inih through our own reader, which counts the
  * lines it hands out; inih calls the handler right after reading the line
  * that holds the key, so the count is that key's line.
+ *
+ * inih reads into a fixed buffer (INI_MAX_LINE, 200 bytes in Debian's
+ * build). A longer line is cut there: the reader drops the rest of it, so
+ * that the tail is not parsed as a line of its own and the count stays
+ * right, and records the line in long_line for the handler to refuse.
  */
 #ifndef RELAY_INI_LINES_H
 #define RELAY_INI_LINES_H
@@ -14,6 +19,8 @@
 struct ini_lines {
     FILE *fp;
     int line;
+    int long_line; /* line cut at max_line bytes (the rest is dropped), or 0 */
+    int max_line;  /* the longest line inih can hold */
 };
 
 typedef int (*ini_lines_handler)(void *user, const char *section,

@@ -89,10 +89,9 @@ link_free_envelopes(ProtobufCBinaryData *envs, size_t count)
 
 /* link_call - one request and its reply on a req context */
 int
-link_call(nng_ctx ctx, const Relay__LinkRequest *req, int64_t timeout_ms,
-          size_t maxsz, Relay__LinkReply **reply)
+link_call(nng_ctx ctx, nng_aio *aio, const Relay__LinkRequest *req,
+          int64_t timeout_ms, size_t maxsz, Relay__LinkReply **reply)
 {
-    nng_aio *aio;
     nng_msg *msg;
     size_t len = relay__link_request__get_packed_size(req);
     int rc;
@@ -101,28 +100,21 @@ link_call(nng_ctx ctx, const Relay__LinkRequest *req, int64_t timeout_ms,
     if (nng_msg_alloc(&msg, len) != 0)
         return RL_ENOMEM;
     relay__link_request__pack(req, nng_msg_body(msg));
-    if (nng_aio_alloc(&aio, NULL, NULL) != 0) {
-        nng_msg_free(msg);
-        return RL_ENOMEM;
-    }
     nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
     nng_aio_set_msg(aio, msg);
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if ((rc = nng_aio_result(aio)) != 0) {
         nng_msg_free(nng_aio_get_msg(aio));
-        nng_aio_free(aio);
         return rc == NNG_ECLOSED ? RL_ECLOSED : RL_ELINK;
     }
     nng_ctx_recv(ctx, aio);
     nng_aio_wait(aio);
     if ((rc = nng_aio_result(aio)) != 0) {
-        nng_aio_free(aio);
         return rc == NNG_ECLOSED ? RL_ECLOSED
                : rc == NNG_ETIMEDOUT ? RL_ETIMEDOUT : RL_ELINK;
     }
     msg = nng_aio_get_msg(aio);
-    nng_aio_free(aio);
     if (nng_msg_len(msg) <= maxsz)
         *reply = relay__link_reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
     nng_msg_free(msg);

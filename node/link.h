@@ -48,9 +48,10 @@ int link_outbox_read(struct node *n, const char *peer,
                      size_t *count) RL_MUST_CHECK;
 void link_free_envelopes(ProtobufCBinaryData *envs, size_t count);
 
-/* link_call - send req on ctx and wait for the reply (timeout ms);
- * *reply is unpacked on RL_OK. */
-int link_call(nng_ctx ctx, const Relay__LinkRequest *req, int64_t timeout_ms,
-              size_t maxsz, Relay__LinkReply **reply) RL_MUST_CHECK;
+/* link_call - send req on ctx and wait for the reply (timeout ms) using the
+ * caller's aio (cancel it to interrupt); *reply is unpacked on RL_OK. */
+int link_call(nng_ctx ctx, nng_aio *aio, const Relay__LinkRequest *req,
+              int64_t timeout_ms, size_t maxsz, Relay__LinkReply **reply)
+    RL_MUST_CHECK;
 
 #endif

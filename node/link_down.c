@@ -283,7 +283,8 @@ link_down_stop(struct node *n)
 {
     if (n->down_thr == NULL)
         return;
-    nng_close(n->down_sock);
+    if (node_close_socket(n, n->down_sock, "downstream", 2000) != 0)
+        return; /* workers may still be inside nng: leave them */
     for (int i = 0; i < n->n_down_thr; i++)
         pthread_join(n->down_thr[i], NULL);
     free(n->down_thr);

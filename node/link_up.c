@@ -8,11 +8,14 @@
  * Memory is bounded by one batch per thread whatever the backlog: the
  * backlog itself stays in LMDB.
  */
+#define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "link.h"
@@ -118,7 +121,8 @@ up_send_main(void *arg)
         req.from = (char *)n->self->id;
         req.push = envs;
         req.n_push = count;
-        rc = link_call(ctx, &req, n->cfg.link_timeout_ms, link_maxsz(n), &rep);
+        rc = link_call(ctx, n->up_aio[0], &req, n->cfg.link_timeout_ms,
+                       link_maxsz(n), &rep);
         link_free_envelopes(envs, count);
         if (rc == RL_OK && rep->error[0]) {
             log_warn("peer=%s refused the batch: %s%s", n->parent->id,
@@ -168,7 +172,8 @@ up_poll_main(void *arg)
         req.poll = 1;
         req.acked = acked;
         req.n_acked = nacked;
-        rc = link_call(ctx, &req, n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
+        rc = link_call(ctx, n->up_aio[1], &req,
+                       n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
                        link_maxsz(n), &rep);
         if (rc == RL_OK && rep->error[0]) {
             log_warn("peer=%s refused the poll: %s", n->parent->id, rep->error);
@@ -236,6 +241,9 @@ link_up_start(struct node *n)
     nng_dialer d;
     int rc;
 
+    if (nng_aio_alloc(&n->up_aio[0], NULL, NULL) != 0 ||
+        nng_aio_alloc(&n->up_aio[1], NULL, NULL) != 0)
+        return RL_ENOMEM;
     if ((rc = nng_req0_open(&n->up_sock)) != 0)
         return RL_ELINK;
     nng_socket_set_ms(n->up_sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
@@ -265,14 +273,30 @@ link_up_start(struct node *n)
     return RL_OK;
 }
 
-/* link_up_stop - close the socket (fails pending calls) and join */
+/* link_up_stop - interrupt both threads until they are gone, then close.
+ * The threads see n->stopping at the top of their loops; cancelling their
+ * aio ends a call in flight at once instead of at its timeout. */
 void
 link_up_stop(struct node *n)
 {
+    int joined[2] = {0, 0};
+    pthread_t *thr[2] = {&n->up_send_thr, &n->up_poll_thr};
+
     if (!n->up_running)
         return;
-    nng_close(n->up_sock);
-    pthread_join(n->up_send_thr, NULL);
-    pthread_join(n->up_poll_thr, NULL);
+    while (!joined[0] || !joined[1]) {
+        for (int i = 0; i < 2; i++) {
+            if (joined[i])
+                continue;
+            nng_aio_cancel(n->up_aio[i]);
+            joined[i] = pthread_tryjoin_np(*thr[i], NULL) == 0;
+        }
+        if (!joined[0] || !joined[1])
+            nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
     n->up_running = 0;
+    if (node_close_socket(n, n->up_sock, "upstream", 2000) == 0) {
+        nng_aio_free(n->up_aio[0]);
+        nng_aio_free(n->up_aio[1]);
+    }
 }

@@ -143,6 +143,12 @@ main(int argc, char **argv)
     link_up_stop(&n);
     link_down_stop(&n);
     writer_stop(&n);
+    if (n.sockets_stuck) {
+        /* a worker may still hold a read transaction: everything acknowledged
+         * is committed, so leave the environment to process exit */
+        log_info("stopped (sockets left to process exit)");
+        return 0;
+    }
     store_close(n.store);
     keys_free(n.kp);
     free(n.child_seen_ms);

@@ -4,8 +4,11 @@
 #include "node.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include <time.h>
+
+#include "log.h"
 
 /* node_notify - publish a commit */
 void
@@ -73,4 +76,63 @@ node_backoff_ms(const struct node *n, int k)
     if (d > n->cfg.retry_max_ms)
         d = n->cfg.retry_max_ms;
     return d / 2 + (int64_t)randombytes_uniform((uint32_t)(d / 2 + 1));
+}
+
+struct closer {
+    nng_socket s;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done, abandoned;
+};
+
+/* closer_main - close the socket, then tell whoever still waits */
+static void *
+closer_main(void *arg)
+{
+    struct closer *c = arg;
+    int abandoned;
+
+    nng_close(c->s);
+    pthread_mutex_lock(&c->mu);
+    c->done = 1;
+    abandoned = c->abandoned;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    if (abandoned)
+        free(c);
+    return NULL;
+}
+
+/* node_close_socket - bounded nng_close */
+int
+node_close_socket(struct node *n, nng_socket s, const char *what, int64_t ms)
+{
+    struct closer *c = calloc(1, sizeof(*c));
+    struct timespec ts = deadline_in(ms);
+    pthread_t thr;
+    int done;
+
+    if (c == NULL || (c->s = s, pthread_mutex_init(&c->mu, NULL),
+                      pthread_cond_init(&c->cv, NULL),
+                      pthread_create(&thr, NULL, closer_main, c)) != 0) {
+        free(c);
+        nng_close(s);
+        return 0;
+    }
+    pthread_detach(thr);
+    pthread_mutex_lock(&c->mu);
+    while (!c->done &&
+           pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT)
+        ;
+    done = c->done;
+    c->abandoned = !done;
+    pthread_mutex_unlock(&c->mu);
+    if (done) {
+        free(c);
+        return 0;
+    }
+    n->sockets_stuck = 1;
+    log_warn("%s socket did not close within %lld ms; left to process exit",
+             what, (long long)ms);
+    return -1;
 }

@@ -41,7 +41,9 @@ struct node {
     nng_socket up_sock;
     atomic_int up_pipes;
     pthread_t up_send_thr, up_poll_thr;
+    nng_aio *up_aio[2];     /* sender's and poller's: cancelled on stop */
     int up_running;
+    int sockets_stuck;      /* a socket close gave up: skip freeing */
 
     /* downstream server (parent side) */
     nng_socket down_sock;
@@ -62,6 +64,10 @@ void node_notify(struct node *n);
 int node_wait_change(struct node *n, uint64_t *seen, int64_t ms);
 /* node_sleep - interruptible sleep for backoff; -1 when stopping. */
 int node_sleep(struct node *n, int64_t ms);
+/* node_close_socket - nng_close that gives up waiting after ms (nng 1.5.2
+ * can stall in close while a dialer races a peer going away); 0 closed,
+ * -1 gave up and leaves the socket to process exit. */
+int node_close_socket(struct node *n, nng_socket s, const char *what, int64_t ms);
 /* node_backoff_ms - capped exponential delay with jitter for attempt k. */
 int64_t node_backoff_ms(const struct node *n, int k);
 

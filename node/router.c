@@ -256,7 +256,6 @@ router_apply(struct store_txn *t, const char *self, const struct env_msg *m,
     const Relay__Body *b = m->body;
     const ProtobufCBinaryData *iid;
 
-    (void)self;
     switch (b->kind_case) {
     case RELAY__BODY__KIND_ACK:
         if (!deliver)
@@ -272,7 +271,10 @@ router_apply(struct store_txn *t, const char *self, const struct env_msg *m,
         }
         return RL_OK;
     case RELAY__BODY__KIND_ADVISORY:
-        return deliver ? store_put_advisory(t, b->id.data, now) : RL_OK;
+        /* listed where it is delivered, and where it was issued */
+        if (deliver || strcmp(b->author, self) == 0)
+            return store_put_advisory(t, b->id.data, now);
+        return RL_OK;
     default:
         break;
     }

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""federation.py - lay out, start and stop a federation of relay nodes.
+
+A topology file (INI: one section per node with tier, parent, city, sector)
+becomes, under one data folder: a key pair per node (made by relayctl
+keygen), the shared directory.ini, one node config per node, and a state
+file. Every listener binds 127.0.0.1 on a port the kernel picked free;
+control sockets are ipc:// paths inside the data folder.
+
+    federation.py init  --topology FILE --dir DIR [--set KEY=VALUE ...]
+    federation.py start --dir DIR [NODE ...]
+    federation.py stop  --dir DIR [NODE ...]
+
+The integration tests import this module and drive the same class.
+"""
+import argparse
+import configparser
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def free_port():
+    """free_port - a TCP port on 127.0.0.1 that nobody holds right now"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Federation:
+    """Federation - the nodes of one topology under one data folder"""
+
+    def __init__(self, datadir, build=None):
+        self.dir = os.path.abspath(datadir)
+        self.build = os.path.abspath(build or os.environ.get("RELAY_BUILD", os.path.join(ROOT, "build")))
+        self.node_bin = os.path.join(self.build, "node", "relay-node")
+        self.ctl_bin = os.path.join(self.build, "tools", "relayctl", "relayctl")
+        self.nodes = {}
+        self.procs = {}
+        state = os.path.join(self.dir, "federation.json")
+        if os.path.exists(state):
+            with open(state) as f:
+                self.nodes = json.load(f)["nodes"]
+
+    # ---------------------------------------------------------------- layout
+    def init(self, topology, settings=None):
+        """init - keys, directory and configs for every node of topology"""
+        topo = configparser.ConfigParser(inline_comment_prefixes=(";",))
+        if isinstance(topology, dict):
+            topo.read_dict(topology)
+        else:
+            topo.read(topology)
+        os.makedirs(self.dir, exist_ok=True)
+        order = topo.sections()
+        for nid in order:
+            sec = topo[nid]
+            key = os.path.join(self.dir, nid + ".key")
+            pub = subprocess.run([self.ctl_bin, "keygen", key], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+            self.nodes[nid] = {
+                "tier": sec["tier"], "parent": sec.get("parent", ""),
+                "city": sec.get("city", ""), "sector": sec.get("sector", "none"),
+                "key": key, "pub": pub,
+                "port": free_port() if sec["tier"] != "agency" else 0,
+                "config": os.path.join(self.dir, nid + ".conf"),
+                "control": "ipc://" + os.path.join(self.dir, nid + ".ctl"),
+                "log": os.path.join(self.dir, nid + ".log"),
+                "store": os.path.join(self.dir, nid + ".db"),
+            }
+        with open(os.path.join(self.dir, "directory.ini"), "w") as f:
+            for nid in order:
+                n = self.nodes[nid]
+                f.write("[%s]\ntier = %s\n" % (nid, n["tier"]))
+                for k in ("parent", "city"):
+                    if n[k]:
+                        f.write("%s = %s\n" % (k, n[k]))
+                f.write("sector = %s\nkey = %s\n\n" % (n["sector"], n["pub"]))
+        for nid in order:
+            self.write_config(nid, settings or {})
+        self.save()
+
+    def write_config(self, nid, settings):
+        """write_config - one node's config file"""
+        n = self.nodes[nid]
+        lines = ["[node]", "id = " + nid, "tier = " + n["tier"],
+                 "control = " + n["control"], "store = " + n["store"],
+                 "key = " + n["key"],
+                 "directory = " + os.path.join(self.dir, "directory.ini")]
+        if n["port"]:
+            lines.append("listen = tcp://127.0.0.1:%d" % n["port"])
+        if n["parent"]:
+            p = self.nodes[n["parent"]]
+            lines.append("upstream = tcp://127.0.0.1:%d" % p["port"])
+            lines.append("upstream_key = " + p["pub"])
+        for k, v in settings.items():
+            lines.append("%s = %s" % (k, v))
+        with open(n["config"], "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def save(self):
+        with open(os.path.join(self.dir, "federation.json"), "w") as f:
+            json.dump({"nodes": self.nodes}, f, indent=1)
+
+    # ------------------------------------------------------------- processes
+    def start(self, *names):
+        """start - run nodes (all when none named) and wait for their sockets"""
+        names = names or tuple(self.nodes)
+        for nid in names:
+            log = open(self.nodes[nid]["log"], "a")
+            self.procs[nid] = subprocess.Popen(
+                [self.node_bin, "--config", self.nodes[nid]["config"]],
+                stdout=log, stderr=log)
+            log.close()
+            self.nodes[nid]["pid"] = self.procs[nid].pid
+        self.save()
+        for nid in names:
+            self.wait_ready(nid)
+
+    def wait_ready(self, nid, timeout=10.0):
+        """wait_ready - until the node answers on its control socket"""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if nid in self.procs and self.procs[nid].poll() is not None:
+                raise RuntimeError("%s exited with %d; see %s" % (
+                    nid, self.procs[nid].returncode, self.nodes[nid]["log"]))
+            r = self.ctl_raw(nid, "status", "--json", timeout_ms=1000)
+            if r.returncode == 0:
+                return json.loads(r.stdout)
+            time.sleep(0.02)
+        raise RuntimeError("%s did not answer within %.0f s" % (nid, timeout))
+
+    def wait_links(self, timeout=10.0):
+        """wait_links - until every child reports its upstream link connected"""
+        end = time.monotonic() + timeout
+        for nid, n in self.nodes.items():
+            if not n["parent"] or not self.running(nid):
+                continue
+            while True:
+                st = self.ctl(nid, "status")
+                if all(l["connected"] for l in st["links"] if l["direction"] == "up"):
+                    break
+                if time.monotonic() > end:
+                    raise RuntimeError("%s: upstream link not connected" % nid)
+                time.sleep(0.02)
+
+    def running(self, nid):
+        p = self.procs.get(nid)
+        if p is not None:
+            return p.poll() is None
+        pid = self.nodes[nid].get("pid")
+        if not pid:
+            return False
+        try:
+            os.kill(pid, 0)
+            return True
+        except OSError:
+            return False
+
+    def stop(self, *names, sig=signal.SIGTERM, timeout=10.0):
+        """stop - signal nodes (all when none named) and reap them"""
+        names = names or tuple(self.nodes)
+        for nid in names:
+            if self.running(nid):
+                pid = self.procs[nid].pid if nid in self.procs else self.nodes[nid]["pid"]
+                os.kill(pid, sig)
+        for nid in names:
+            p = self.procs.pop(nid, None)
+            if p is not None:
+                try:
+                    p.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    if shutil.which("gdb"):  # show where it hangs, for the log
+                        sys.stderr.write(subprocess.run(
+                            ["gdb", "-p", str(p.pid), "-batch", "-ex", "thread apply all bt"],
+                            capture_output=True, text=True).stdout)
+                    p.kill()
+                    p.wait()
+                    raise RuntimeError("%s did not stop on signal %d" % (nid, sig))
+            else:
+                end = time.monotonic() + timeout
+                while self.running(nid) and time.monotonic() < end:
+                    time.sleep(0.02)
+            self.nodes[nid].pop("pid", None)
+        self.save()
+
+    def kill(self, *names):
+        """kill - SIGKILL: no chance to finish anything"""
+        self.stop(*names, sig=signal.SIGKILL)
+
+    # --------------------------------------------------------------- control
+    def ctl_raw(self, nid, *args, timeout_ms=None, stdin=None):
+        cmd = [self.ctl_bin, "-c", self.nodes[nid]["config"]]
+        if timeout_ms:
+            cmd += ["-t", str(timeout_ms)]
+        return subprocess.run(cmd + list(args), capture_output=True, text=True, input=stdin)
+
+    def ctl(self, nid, *args, stdin=None):
+        """ctl - run relayctl --json against a node; the parsed reply"""
+        r = self.ctl_raw(nid, *args, "--json", stdin=stdin)
+        if r.returncode != 0:
+            raise RuntimeError("relayctl %s at %s failed (%d): %s%s" % (
+                " ".join(args), nid, r.returncode, r.stderr, r.stdout))
+        return json.loads(r.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("verb", choices=["init", "start", "stop"])
+    ap.add_argument("nodes", nargs="*")
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--topology", default=os.path.join(HERE, "demo", "topology.ini"))
+    ap.add_argument("--build")
+    ap.add_argument("--set", action="append", default=[], help="extra node config KEY=VALUE")
+    a = ap.parse_args()
+    fed = Federation(a.dir, a.build)
+    if a.verb == "init":
+        fed.init(a.topology, dict(s.split("=", 1) for s in a.set))
+    elif a.verb == "start":
+        fed.start(*a.nodes)
+    else:
+        fed.stop(*a.nodes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

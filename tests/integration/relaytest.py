@@ -1,0 +1,139 @@
+"""relaytest.py - what the integration tests share.
+
+FedTest starts a real federation of relay-node processes on loopback under a
+fresh temporary folder for each test and stops every one of them in
+tearDown, whatever happened. Waits are on acknowledgements (relayctl wait,
+which the node answers after a commit), never on fixed sleeps.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "deployments"))
+from federation import Federation  # noqa: E402,F401
+
+import lmdb  # noqa: E402
+import nacl.exceptions  # noqa: E402
+import nacl.signing  # noqa: E402
+
+import pb  # noqa: E402
+
+DEMO = os.path.join(ROOT, "deployments", "demo", "topology.ini")
+
+CHAIN = {
+    "ncert": {"tier": "national"},
+    "taipei": {"tier": "city", "parent": "ncert"},
+    "ag-a": {"tier": "agency", "parent": "taipei", "city": "taipei"},
+    "ag-b": {"tier": "agency", "parent": "taipei", "city": "taipei"},
+}
+
+FORM = {
+    "title": "Test incident",
+    "aware_at": "2026-11-21T01:00:00Z",
+    "level": 1,
+    "category": "external_virus",
+    "harms": [{"kind": "outage", "class": "non_core", "severity": "minor"}],
+    "facts": "Malware found on one desktop.",
+}
+
+
+class FedTest(unittest.TestCase):
+    TOPOLOGY = CHAIN
+    SETTINGS = {"retry_min_ms": 20, "retry_max_ms": 500, "link_timeout_ms": 3000,
+                "poll_hold_ms": 500}
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="relay-test.")
+        self.fed = Federation(self.tmp)
+        self.fed.init(self.TOPOLOGY, self.SETTINGS)
+        self.fed.start()
+        self.fed.wait_links()
+
+    def tearDown(self):
+        try:
+            self.fed.stop()
+        finally:
+            for nid in list(self.fed.procs):
+                self.fed.procs[nid].kill()
+                self.fed.procs[nid].wait()
+            if os.environ.get("RELAY_KEEP"):
+                print("kept " + self.tmp)
+            else:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ----------------------------------------------------------- helpers
+    def report(self, nid, **kw):
+        """report - file a report at nid; returns its incident id once stored"""
+        form = dict(FORM, **kw)
+        return self.fed.ctl(nid, "report", "-", stdin=json.dumps(form))["incident"]
+
+    def wait(self, nid, mid, timeout_ms=20000):
+        self.fed.ctl(nid, "wait", mid, "--timeout", str(timeout_ms))
+
+    def wait_quiet(self, timeout_ms=20000):
+        """wait_quiet - until every running node's outboxes are empty"""
+        for nid in self.fed.nodes:
+            if self.fed.running(nid):
+                self.fed.ctl(nid, "wait", "--outbox-empty", "--timeout", str(timeout_ms))
+
+    def incidents(self, nid):
+        return {i["id"]: i for i in self.fed.ctl(nid, "list")["incidents"]}
+
+    def env(self, nid):
+        """env - a read-only python3-lmdb view of a node's store"""
+        return lmdb.open(self.fed.nodes[nid]["store"], readonly=True, lock=True,
+                         max_dbs=16, subdir=True)
+
+    def stored_messages(self, nid):
+        """stored_messages - {id hex: envelope bytes} read straight from LMDB"""
+        e = self.env(nid)
+        try:
+            with e.begin() as t:
+                db = e.open_db(b"messages", txn=t, create=False)
+                return {bytes(k).hex(): bytes(v) for k, v in t.cursor(db)}
+        finally:
+            e.close()
+
+    def audit(self, nid):
+        """audit - [(what, msg id hex, peer)] from the audit log in LMDB"""
+        e = self.env(nid)
+        out = []
+        try:
+            with e.begin() as t:
+                db = e.open_db(b"audit", txn=t, create=False)
+                for _, v in t.cursor(db):
+                    f = pb.decode(bytes(v))
+                    out.append((f.get(3, [b""])[0].decode(), f.get(4, [b""])[0].hex(),
+                                f.get(5, [b""])[0].decode()))
+        finally:
+            e.close()
+        return out
+
+    def dump(self, nid, *dbs):
+        """dump - mdb_dump of named databases: a byte-exact picture"""
+        return {db: subprocess.run(["mdb_dump", "-s", db, self.fed.nodes[nid]["store"]],
+                                   check=True, capture_output=True).stdout for db in dbs}
+
+    def verify_envelope(self, envelope):
+        """verify_envelope - python3-nacl check of an envelope's author signature"""
+        f = pb.decode(envelope)
+        body, sig = f[1][0], f[2][0]
+        author = pb.decode(body)[2][0].decode()
+        key = nacl.signing.VerifyKey(bytes.fromhex(self.fed.nodes[author]["pub"]))
+        key.verify(body, sig)  # raises BadSignatureError
+        return pb.decode(body)
+
+    def log(self, nid):
+        with open(self.fed.nodes[nid]["log"]) as f:
+            return f.read()
+
+
+def run():
+    unittest.main(verbosity=2)

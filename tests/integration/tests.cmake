@@ -1,0 +1,10 @@
+# integration tests: real relay-node processes on loopback
+function(relay_integration_test name)
+  add_test(NAME integration.${name}
+           COMMAND ${SYS_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_${name}.py)
+  set_tests_properties(integration.${name} PROPERTIES TIMEOUT 180
+    ENVIRONMENT "RELAY_BUILD=${CMAKE_BINARY_DIR}")
+endfunction()
+
+relay_integration_test(flow)
+relay_integration_test(durability)

@@ -1,0 +1,8 @@
+relay_unit_test(test_form)
+relay_unit_test(test_clock)
+relay_unit_test(test_config)
+relay_unit_test(test_directory)
+relay_unit_test(test_envelope)
+target_compile_definitions(test_envelope PRIVATE KAT_ENVELOPE="${CMAKE_CURRENT_SOURCE_DIR}/unit/kat_envelope.txt")
+add_test(NAME unit.kat_check COMMAND ${SYS_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/unit/kat_check.py ${CMAKE_CURRENT_SOURCE_DIR}/unit/kat_envelope.txt)
+set_tests_properties(unit.kat_check PROPERTIES TIMEOUT 60)

@@ -1,0 +1,811 @@
+/*
+ * relayctl.c - the operator's control tool: one verb, one request, one reply.
+ *
+ * relayctl speaks the control protocol of node/control.h (JSON over nng
+ * req0) and prints the reply as text, or with --json as indented JSON. Verbs
+ * live in one table, as in smtpctl: {name, request builder, text printer,
+ * usage, required options, positionals}; a verb accepts exactly the options
+ * its usage line names. keygen is the one verb that needs no node.
+ *
+ * DIAGNOSTICS: exit 0 on success; 1 when the node answered ok:false, the
+ * audit log is not intact or a key operation failed; 2 for usage errors, bad
+ * input, and a node that is unreachable or answers garbage. Messages go to
+ * stderr as "relayctl: ...".
+ *
+ * SECURITY: relayctl signs nothing; the node signs what it submits. keygen
+ * writes a 0600 key file and never overwrites one. nng never resends a
+ * request, so a slow node cannot receive the same submission twice.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "clock.h"
+#include "config.h"
+#include "err.h"
+#include "keys.h"
+
+#define CTL_TIMEOUT_MS 15000 /* default request timeout (-t) */
+#define CTL_WAIT_MS 10000    /* default timeout_ms of a wait */
+#define CTL_WAIT_SLACK 5000  /* request timeout beyond a wait's timeout_ms */
+#define DURATION_MAX (INT64_MAX / 1000000) /* seconds that fit in int64 us */
+
+/* every verb option; a verb accepts those its usage line names, and --json */
+static const struct option verb_opts[] = {
+    {"json", no_argument, NULL, 1},
+    {"advisories", no_argument, NULL, 1},
+    {"public", no_argument, NULL, 1},
+    {"outbox-empty", no_argument, NULL, 1},
+    {"team-formed", no_argument, NULL, 1},
+    {"damage-controlled", no_argument, NULL, 1},
+    {"recovered", no_argument, NULL, 1},
+    {"confirm", no_argument, NULL, 1},
+    {"change", no_argument, NULL, 1},
+    {"closure", no_argument, NULL, 1},
+    {"text", required_argument, NULL, 1},
+    {"reason", required_argument, NULL, 1},
+    {"basis", required_argument, NULL, 1},
+    {"follow-up", required_argument, NULL, 1},
+    {"level", required_argument, NULL, 1},
+    {"timeout", required_argument, NULL, 1},
+    {NULL, 0, NULL, 0}};
+#define NOPTS (sizeof(verb_opts) / sizeof(verb_opts[0]) - 1)
+
+struct args {
+    const struct cmd *cmd;
+    const char *val[NOPTS]; /* value of each option given; "" for a flag */
+    int npos;
+    char **pos;     /* positionals, borrowed from argv */
+    int timeout_ms; /* of this request */
+    int rc;         /* exit status when no request was built */
+};
+
+struct cmd {
+    const char *name;
+    json_t *(*req)(struct args *a);                 /* NULL: a->rc says why */
+    int (*show)(struct args *a, const json_t *rep); /* text; exit status */
+    const char *usage;                              /* after "relayctl " */
+    const char *need;                               /* "--a --b" */
+    int minpos, maxpos;
+};
+
+static struct {
+    const char *config; /* -c */
+    const char *url;    /* -s, or "control" from the config */
+    int json;           /* --json */
+    const char *verb;   /* for messages */
+} G;
+
+/* fail_usage - report a usage error for the verb, print its usage; NULL */
+static json_t *
+fail_usage(struct args *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "relayctl: %s: ", a->cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: relayctl %s\n", a->cmd->usage);
+    a->rc = 2;
+    return NULL;
+}
+
+/* mentions - 1 if text names the option "--name" as a whole word */
+static int
+mentions(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = text; (p = strstr(p, "--")) != NULL; p += 2)
+        if (strncmp(p + 2, name, n) == 0 && strchr(" |)]", p[2 + n]))
+            return 1;
+    return 0;
+}
+
+/* opt - the value of a verb option, "" for a flag, NULL when not given */
+static const char *
+opt(const struct args *a, const char *name)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strcmp(verb_opts[i].name, name) == 0)
+            return a->val[i];
+    return NULL;
+}
+
+/* flag - 1 if the option was given */
+static int
+flag(const struct args *a, const char *name)
+{
+    return opt(a, name) != NULL;
+}
+
+/* parse_int - a whole decimal integer within min..max; 0 or -1 */
+static int
+parse_int(const char *s, long long min, long long max, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return (errno || end == s || *end || *out < min || *out > max) ? -1 : 0;
+}
+
+/* parse_duration - "90s", "15m", "3h", "2d" or a sum ("1h30m"): seconds */
+static int
+parse_duration(const char *s, long long *out)
+{
+    static const long long secs[] = {1, 60, 3600, 86400};
+    const char *units = "smhd", *u;
+    long long n;
+    char *end;
+
+    if (*s == '\0')
+        return -1;
+    for (*out = 0; *s; s = end + 1) {
+        errno = 0;
+        n = strtoll(s, &end, 10);
+        if (*s < '0' || *s > '9' || errno || !*end ||
+            !(u = strchr(units, *end)) ||
+            n > (DURATION_MAX - *out) / secs[u - units])
+            return -1;
+        *out += n * secs[u - units];
+    }
+    return 0;
+}
+
+/* jtext - a JSON value as short text; missing and null are "-" */
+static const char *
+jtext(const json_t *v)
+{
+    static char ring[8][160]; /* several may appear in one printf */
+    static int next;
+    char *buf = ring[next++ % 8], *dump;
+
+    if (v == NULL || json_is_null(v))
+        return "-";
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "yes" : "no";
+    if ((dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+        return "?";
+    snprintf(buf, sizeof(ring[0]), "%s", dump);
+    free(dump);
+    return buf;
+}
+
+/* jget - the text of obj[key] */
+static const char *
+jget(const json_t *obj, const char *key)
+{
+    return jtext(json_object_get(obj, key));
+}
+
+/* ctl_url - the control URL: -s, or "control" from the -c config file */
+static const char *
+ctl_url(void)
+{
+    static struct config cfg;
+    char err[4096];
+
+    if (G.url)
+        return G.url;
+    if (G.config == NULL) {
+        fprintf(stderr, "relayctl: no control socket: give -c CONFIG or "
+                        "-s URL\n");
+        return NULL;
+    }
+    if (config_load(G.config, &cfg, err, sizeof(err)) != RL_OK) {
+        for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+            fprintf(stderr, "relayctl: %s\n", l);
+        return NULL;
+    }
+    return G.url = cfg.control;
+}
+
+/*
+ * ctl_call - send req (always consumed) and wait up to tmo_ms for the reply.
+ * Returns 0 with *out the ok:true reply (the caller decrefs it), 1 after an
+ * ok:false reply, 2 when the node was unreachable or answered garbage. With
+ * --json the reply is printed here, whatever it says.
+ */
+static int
+ctl_call(json_t *req, int tmo_ms, json_t **out)
+{
+    const char *url = G.url;
+    char *txt = json_dumps(req, JSON_COMPACT), *buf = NULL;
+    json_t *rep = NULL, *ok;
+    json_error_t jerr;
+    nng_socket s;
+    size_t len = 0;
+    int rv = 0, rc = 2;
+
+    json_decref(req);
+    if (txt == NULL || (rv = nng_req0_open(&s)) != 0) {
+        if (rv != 0)
+            fprintf(stderr, "relayctl: socket: %s\n", nng_strerror(rv));
+        free(txt);
+        return 2;
+    }
+    /* a resent request could submit a report twice: never resend */
+    if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, tmo_ms)) != 0 ||
+        (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, tmo_ms)) != 0 ||
+        (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
+                                NNG_DURATION_INFINITE)) != 0)
+        fprintf(stderr, "relayctl: socket options: %s\n", nng_strerror(rv));
+    else if ((rv = nng_dial(s, url, NULL, 0)) != 0)
+        fprintf(stderr, "relayctl: cannot reach node at %s: %s\n", url,
+                nng_strerror(rv));
+    else if ((rv = nng_send(s, txt, strlen(txt), 0)) != 0 ||
+             (rv = nng_recv(s, &buf, &len, NNG_FLAG_ALLOC)) != 0)
+        fprintf(stderr, "relayctl: no reply from node at %s: %s\n", url,
+                nng_strerror(rv));
+    if (rv != 0)
+        goto out;
+    /* tolerate a NUL-terminated reply */
+    rep = json_loadb(buf, len && !buf[len - 1] ? len - 1 : len, 0, &jerr);
+    ok = json_object_get(rep, "ok");
+    if (!json_is_boolean(ok)) {
+        fprintf(stderr, "relayctl: node at %s sent an invalid reply: %s\n", url,
+                rep ? "no \"ok\"" : jerr.text);
+        goto out;
+    }
+    if (G.json) {
+        json_dumpf(rep, stdout, JSON_INDENT(2));
+        putchar('\n');
+    }
+    rc = json_is_true(ok) ? 0 : 1;
+    if (rc != 0)
+        fprintf(stderr, "relayctl: %s: %s\n", G.verb, jget(rep, "error"));
+    else
+        *out = json_incref(rep);
+out:
+    json_decref(rep);
+    if (buf)
+        nng_free(buf, len);
+    nng_close(s);
+    free(txt);
+    return rc;
+}
+
+/* read_form - a JSON object from file, or stdin for NULL or "-" */
+static json_t *
+read_form(const char *file)
+{
+    const char *name = file && strcmp(file, "-") ? file : "<stdin>";
+    FILE *fp = name == file ? fopen(file, "r") : stdin;
+    json_error_t jerr;
+    json_t *form;
+
+    if (fp == NULL) {
+        fprintf(stderr, "relayctl: %s: %s\n", name, strerror(errno));
+        return NULL;
+    }
+    form = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+    if (fp != stdin)
+        fclose(fp);
+    if (form == NULL)
+        fprintf(stderr, "relayctl: %s:%d:%d: %s\n", name, jerr.line,
+                jerr.column, jerr.text);
+    else if (!json_is_object(form)) {
+        fprintf(stderr, "relayctl: %s: expected a JSON object\n", name);
+        json_decref(form);
+        form = NULL;
+    }
+    return form;
+}
+
+/* submit - a submit request of the verb's kind with form (consumed) */
+static json_t *
+submit(struct args *a, json_t *form)
+{
+    a->rc = 2; /* form is NULL after bad input; json_pack fails then */
+    return json_pack("{s:s, s:s, s:o}", "verb", "submit", "kind", a->cmd->name,
+                     "args", form);
+}
+
+/* req_keygen - make a key file, or print the public key of one; no request */
+static json_t *
+req_keygen(struct args *a)
+{
+    const char *path = a->pos[0], *why = NULL;
+    char hex[2 * KEYS_PK_LEN + 1];
+    struct keypair *kp = NULL;
+    int rc;
+
+    a->rc = 1;
+    if (keys_init() != RL_OK)
+        fprintf(stderr, "relayctl: keygen: cannot initialise libsodium\n");
+    else if (flag(a, "public") && (rc = keys_load(path, &kp, &why)) != RL_OK)
+        fprintf(stderr, "relayctl: keygen: %s: %s\n", path,
+                why ? why : rl_strerror(rc));
+    else if (!kp && (rc = keys_generate(&kp)) != RL_OK)
+        fprintf(stderr, "relayctl: keygen: %s\n", rl_strerror(rc));
+    else if (!flag(a, "public") && (errno = 0, keys_save(kp, path) != RL_OK))
+        fprintf(stderr, "relayctl: keygen: %s: %s\n", path,
+                errno == EEXIST ? "exists; refusing to overwrite"
+                                : strerror(errno ? errno : EIO));
+    else {
+        keys_hex(kp->pk, KEYS_PK_LEN, hex);
+        printf(G.json ? "{\n  \"ok\": true,\n  \"public_key\": \"%s\"\n}\n"
+                      : "%s\n",
+               hex);
+        a->rc = 0;
+    }
+    keys_free(kp);
+    return NULL;
+}
+
+/* req_form - report or advisory: a whole form from a file or stdin */
+static json_t *
+req_form(struct args *a)
+{
+    return submit(a, read_form(a->npos ? a->pos[0] : NULL));
+}
+
+/* req_update - a status update on an incident */
+static json_t *
+req_update(struct args *a)
+{
+    const char *text = opt(a, "text");
+
+    return submit(a, json_pack("{s:s, s:b, s:b, s:b, s:s}", "incident",
+                               a->pos[0], "team_formed", flag(a, "team-formed"),
+                               "damage_controlled",
+                               flag(a, "damage-controlled"), "recovered",
+                               flag(a, "recovered"), "text", text ? text : ""));
+}
+
+/* req_request_level - ask the reviewer for another level */
+static json_t *
+req_request_level(struct args *a)
+{
+    long long level;
+
+    if (parse_int(a->pos[1], 1, 4, &level) != 0)
+        return fail_usage(a, "LEVEL must be 1..4, not '%s'", a->pos[1]);
+    return submit(a,
+                  json_pack("{s:s, s:I, s:s}", "incident", a->pos[0], "level",
+                            (json_int_t)level, "reason", opt(a, "reason")));
+}
+
+/* req_review - confirm or change an incident's level */
+static json_t *
+req_review(struct args *a)
+{
+    const char *fu = opt(a, "follow-up");
+    long long level;
+
+    if (flag(a, "confirm") == flag(a, "change"))
+        return fail_usage(a, "give exactly one of --confirm and --change");
+    if (parse_int(opt(a, "level"), 1, 4, &level) != 0)
+        return fail_usage(a, "--level must be 1..4, not '%s'", opt(a, "level"));
+    return submit(
+        a, json_pack("{s:s, s:s, s:I, s:s, s:b, s:s}", "incident", a->pos[0],
+                     "verdict", flag(a, "confirm") ? "confirm" : "change",
+                     "level", (json_int_t)level, "basis", opt(a, "basis"),
+                     "closure", flag(a, "closure"), "follow_up", fu ? fu : ""));
+}
+
+/* req_close - the closure report of an incident, from a file or stdin */
+static json_t *
+req_close(struct args *a)
+{
+    json_t *form = read_form(a->npos > 1 ? a->pos[1] : NULL);
+    const char *had = json_string_value(json_object_get(form, "incident"));
+
+    if (had && strcmp(had, a->pos[0]) != 0) {
+        fprintf(stderr, "relayctl: close: the form is for incident %s\n", had);
+        json_decref(form);
+        form = NULL;
+    }
+    json_object_set_new(form, "incident", json_string(a->pos[0]));
+    return submit(a, form);
+}
+
+/* req_withdraw - withdraw a report filed in error */
+static json_t *
+req_withdraw(struct args *a)
+{
+    return submit(a, json_pack("{s:s, s:s}", "incident", a->pos[0], "reason",
+                               opt(a, "reason")));
+}
+
+/* show_filed - what a submit filed, and for whom */
+static int
+show_filed(struct args *a, const json_t *rep)
+{
+    int report = strcmp(a->cmd->name, "report") == 0;
+    json_t *to = json_object_get(rep, "to"), *v;
+    size_t i;
+
+    if (report && json_object_get(rep, "incident"))
+        printf("incident %s filed, to", jget(rep, "incident"));
+    else
+        printf("%s %s filed, to", a->cmd->name, jget(rep, "id"));
+    json_array_foreach(to, i, v)
+    {
+        printf("%s%s", i ? ", " : " ", jtext(v));
+    }
+    printf("%s\n", json_array_size(to) ? "" : " nobody");
+    return 0;
+}
+
+/* req_plain - {"verb": the verb}, with "id" when it takes an ID */
+static json_t *
+req_plain(struct args *a)
+{
+    json_t *req = json_pack("{s:s}", "verb", a->cmd->name);
+
+    if (a->npos == 1)
+        json_object_set_new(req, "id", json_string(a->pos[0]));
+    return req;
+}
+
+/* req_list - the incidents, or the advisories, this node holds */
+static json_t *
+req_list(struct args *a)
+{
+    return json_pack("{s:s, s:s}", "verb", "list", "what",
+                     flag(a, "advisories") ? "advisories" : "incidents");
+}
+
+/* print_line - id, three fields, [DRILL] and a title, tolerating gaps */
+static void
+print_line(const json_t *v, const char *f1, const char *f2, const char *f3,
+           const json_t *titled)
+{
+    const json_t *title = json_object_get(titled, "title");
+
+    printf("%s  %-10s %-10s %s%s%s%s\n", jget(v, "id"), jget(v, f1),
+           jget(v, f2), jget(v, f3),
+           json_is_true(json_object_get(v, "drill")) ? "  [DRILL]" : "",
+           title ? "  " : "", title ? jtext(title) : "");
+}
+
+/* print_message - one line for a message view; the title is in its kind */
+static void
+print_message(const json_t *m)
+{
+    print_line(m, "kind", "author", "created",
+               json_object_get(m, jget(m, "kind")));
+}
+
+/* show_list - one line per incident or advisory */
+static int
+show_list(struct args *a, const json_t *rep)
+{
+    int adv = flag(a, "advisories");
+    json_t *v, *all = json_object_get(rep, adv ? "advisories" : "incidents");
+    size_t i;
+
+    json_array_foreach(all, i, v)
+    {
+        if (adv)
+            print_message(v);
+        else
+            print_line(v, "state", "level", "author", v);
+    }
+    return 0;
+}
+
+/* print_fields - "key value" lines for obj, nested objects as "a.b" */
+static void
+print_fields(const json_t *obj, const char *prefix)
+{
+    const char *key;
+    char name[128];
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        snprintf(name, sizeof(name), "%s%s", prefix, key);
+        if (json_is_object(v) && strlen(name) < sizeof(name) - 2)
+            print_fields(v, strcat(name, "."));
+        else if (strcmp(key, "hops") && strcmp(key, "history") &&
+                 strcmp(key, "messages"))
+            printf("%-20s %s\n", name, jtext(v));
+    }
+}
+
+/* show_show - fields, then the path, the history and the messages */
+static int
+show_show(struct args *a, const json_t *rep)
+{
+    json_t *view = json_object_get(rep, "incident"), *e;
+    size_t i;
+
+    if (view == NULL)
+        view = json_object_get(rep, "message");
+    print_fields(view, "");
+    printf("hops:\n");
+    json_array_foreach(json_object_get(view, "hops"), i, e)
+    {
+        printf("  %s %s\n", jget(e, "node"), jget(e, "at"));
+    }
+    printf("history:\n");
+    json_array_foreach(json_object_get(view, "history"), i, e)
+    {
+        printf("  %s %s %s %s\n", jget(e, "at"), jget(e, "node"),
+               jget(e, "what"), jget(e, "detail"));
+    }
+    if (json_object_get(view, "messages"))
+        printf("messages:\n");
+    json_array_foreach(json_object_get(view, "messages"), i, e)
+    {
+        printf("  ");
+        print_message(e);
+    }
+    return 0;
+}
+
+/* show_status - node, tier, clock, counts, then one line per link */
+static int
+show_status(struct args *a, const json_t *rep)
+{
+    json_t *v, *links = json_object_get(rep, "links");
+    const char *key;
+    size_t i = 0;
+
+    printf("node    %s\ntier    %s\nclock   %s\nnow     %s\ncounts ",
+           jget(rep, "node"), jget(rep, "tier"), jget(rep, "clock"),
+           jget(rep, "now"));
+    json_object_foreach(json_object_get(rep, "counts"), key, v)
+    {
+        printf("%s %s %s", i++ ? "," : "", key, jtext(v));
+    }
+    printf("\nlinks:%s\n", json_array_size(links) ? "" : " none");
+    json_array_foreach(links, i, v)
+    {
+        const json_t *ack = json_object_get(v, "last_ack");
+
+        printf("  %-16s %-4s %-12s outbox %s  last ack %s (acked %s)\n",
+               jget(v, "peer"), jget(v, "direction"),
+               json_is_true(json_object_get(v, "connected")) ? "connected"
+                                                             : "disconnected",
+               jget(v, "outbox"), json_is_string(ack) ? jtext(ack) : "never",
+               jget(v, "acked"));
+    }
+    return 0;
+}
+
+/* req_wait - until a message is stored here, or every outbox is empty */
+static json_t *
+req_wait(struct args *a)
+{
+    const char *t = opt(a, "timeout");
+    long long tmo = CTL_WAIT_MS;
+
+    if (flag(a, "outbox-empty") == (a->npos == 1))
+        return fail_usage(a, "give either ID or --outbox-empty");
+    if (t && parse_int(t, 1, INT32_MAX - CTL_WAIT_SLACK, &tmo) != 0)
+        return fail_usage(a, "--timeout must be a positive number of ms");
+    a->timeout_ms = (int)tmo + CTL_WAIT_SLACK;
+    if (a->npos == 0)
+        return json_pack("{s:s, s:b, s:I}", "verb", "wait", "outbox_empty", 1,
+                         "timeout_ms", (json_int_t)tmo);
+    return json_pack("{s:s, s:s, s:I}", "verb", "wait", "id", a->pos[0],
+                     "timeout_ms", (json_int_t)tmo);
+}
+
+/* show_wait - what was waited for has happened */
+static int
+show_wait(struct args *a, const json_t *rep)
+{
+    if (a->npos == 0)
+        printf("every outbox is empty\n");
+    else
+        printf("%s is stored here\n", a->pos[0]);
+    return 0;
+}
+
+/* req_clock - set or advance the node's manual clock */
+static json_t *
+req_clock(struct args *a)
+{
+    const char *sub = a->pos[0], *val = a->pos[1];
+    long long secs;
+    int64_t us;
+
+    if (strcmp(sub, "set") == 0 && clock_parse_iso(val, &us) == 0)
+        return json_pack("{s:s, s:s}", "verb", "clock", "set", val);
+    if (strcmp(sub, "advance") == 0 && parse_duration(val, &secs) == 0)
+        return json_pack("{s:s, s:I}", "verb", "clock", "advance_s",
+                         (json_int_t)secs);
+    if (strcmp(sub, "set") == 0)
+        return fail_usage(a, "'%s' is not an ISO 8601 time", val);
+    if (strcmp(sub, "advance") == 0)
+        return fail_usage(a, "'%s' is not a duration like 90s or 1h30m", val);
+    return fail_usage(a, "unknown clock command '%s'", sub);
+}
+
+/* show_clock - the node's time now */
+static int
+show_clock(struct args *a, const json_t *rep)
+{
+    printf("now %s\n", jget(rep, "now"));
+    return 0;
+}
+
+/* req_audit - verify the audit log's hash chain */
+static json_t *
+req_audit(struct args *a)
+{
+    if (strcmp(a->pos[0], "verify") != 0)
+        return fail_usage(a, "unknown audit command '%s'", a->pos[0]);
+    G.verb = "audit verify";
+    return json_pack("{s:s}", "verb", "audit-verify");
+}
+
+/* show_audit - the verdict; a broken chain fails even with --json */
+static int
+show_audit(struct args *a, const json_t *rep)
+{
+    if (!json_is_true(json_object_get(rep, "intact"))) {
+        fprintf(stderr,
+                "relayctl: audit verify: the audit log is broken at "
+                "entry %s (of %s)\n",
+                jget(rep, "first_bad"), jget(rep, "entries"));
+        return 1;
+    }
+    if (!G.json)
+        printf("audit log intact: %s entries\n", jget(rep, "entries"));
+    return 0;
+}
+
+static const struct cmd cmds[] = {
+    {"keygen", req_keygen, NULL, "keygen [--public] KEYFILE", "", 1, 1},
+    {"report", req_form, show_filed, "report [FILE|-]", "", 0, 1},
+    {"update", req_update, show_filed,
+     "update ID [--team-formed] [--damage-controlled] [--recovered] "
+     "[--text TEXT]",
+     "", 1, 1},
+    {"request-level", req_request_level, show_filed,
+     "request-level ID LEVEL --reason TEXT", "--reason", 2, 2},
+    {"review", req_review, show_filed,
+     "review ID --level N (--confirm|--change) --basis TEXT [--closure] "
+     "[--follow-up TEXT]",
+     "--level --basis", 1, 1},
+    {"close", req_close, show_filed, "close ID [FILE|-]", "", 1, 2},
+    {"withdraw", req_withdraw, show_filed, "withdraw ID --reason TEXT",
+     "--reason", 1, 1},
+    {"advisory", req_form, show_filed, "advisory [FILE|-]", "", 0, 1},
+    {"list", req_list, show_list, "list [--advisories]", "", 0, 0},
+    {"show", req_plain, show_show, "show ID", "", 1, 1},
+    {"status", req_plain, show_status, "status", "", 0, 0},
+    {"wait", req_wait, show_wait, "wait (ID | --outbox-empty) [--timeout MS]",
+     "", 0, 1},
+    {"clock", req_clock, show_clock, "clock (set ISO | advance DURATION)", "",
+     2, 2},
+    {"audit", req_audit, show_audit, "audit verify", "", 1, 1},
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/* usage - the whole synopsis to fp; returns status */
+static int
+usage(FILE *fp, int status)
+{
+    fprintf(fp, "usage: relayctl [-c CONFIG | -s URL] [-t MS] [--json] VERB "
+                "[ARGS]\nverbs:\n");
+    for (size_t i = 0; i < NCMDS; i++)
+        fprintf(fp, "  %s\n", cmds[i].usage);
+    fprintf(fp,
+            "options:\n"
+            "  -c CONFIG  take the control socket URL from CONFIG "
+            "([node] control)\n"
+            "  -s URL     the control socket URL (ipc://...)\n"
+            "  -t MS      request timeout in milliseconds (default %d)\n"
+            "  --json     print the node's JSON reply (also after VERB)\n"
+            "FILE is a JSON form; '-' or none reads stdin. "
+            "DURATION: 90s, 15m, 3h, 2d, 1h30m.\n"
+            "exit: 0 ok, 1 the node said no, 2 usage or unreachable node\n",
+            CTL_TIMEOUT_MS);
+    return status;
+}
+
+/* parse_verb - the options and positionals of one verb into *a; 0 or 2 */
+static int
+parse_verb(int argc, char **argv, struct args *a)
+{
+    int c, i;
+
+    optind = 0; /* GNU: start over, permuting options before positionals */
+    while ((c = getopt_long(argc, argv, ":", verb_opts, &i)) != -1) {
+        if (c == ':')
+            return fail_usage(a, "option '%s' needs a value", argv[optind - 1]),
+                   2;
+        if (c != 1)
+            return fail_usage(a, "unknown option '%s'", argv[optind - 1]), 2;
+        if (i > 0 && !mentions(a->cmd->usage, verb_opts[i].name))
+            return fail_usage(a, "unknown option '--%s'", verb_opts[i].name), 2;
+        a->val[i] = optarg ? optarg : "";
+    }
+    a->npos = argc - optind;
+    a->pos = argv + optind;
+    if (a->npos < a->cmd->minpos || a->npos > a->cmd->maxpos)
+        return fail_usage(a, a->npos < a->cmd->minpos ? "missing argument"
+                                                      : "too many arguments"),
+               2;
+    for (i = 0; i < (int)NOPTS; i++)
+        if (!a->val[i] && mentions(a->cmd->need, verb_opts[i].name))
+            return fail_usage(a, "--%s is required", verb_opts[i].name), 2;
+    for (i = 1; i < argc && a->cmd->show; i++) { /* JSON strings are UTF-8 */
+        json_t *t = json_string(argv[i]);
+        if (t == NULL)
+            return fail_usage(a, "'%s' is not valid UTF-8", argv[i]), 2;
+        json_decref(t);
+    }
+    G.json |= flag(a, "json");
+    return 0;
+}
+
+/* main - global options, one verb: build, send, show */
+int
+main(int argc, char **argv)
+{
+    static const struct option gopts[] = {{"json", no_argument, NULL, 'j'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    struct args a = {.timeout_ms = CTL_TIMEOUT_MS};
+    json_t *req, *rep;
+    long long n;
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:c:s:t:h", gopts, NULL)) != -1) {
+        if (c == 'c' || c == 's')
+            *(c == 'c' ? &G.config : &G.url) = optarg;
+        else if (c == 'j')
+            G.json = 1;
+        else if (c == 'h')
+            return usage(stdout, 0);
+        else if (c == 't' && parse_int(optarg, 1, INT32_MAX, &n) == 0)
+            a.timeout_ms = (int)n;
+        else {
+            fprintf(stderr, "relayctl: %s '%s'\n",
+                    c == 't'   ? "-t needs a positive number of ms, not"
+                    : c == ':' ? "a value is missing after"
+                               : "unknown option",
+                    c == 't' ? optarg : argv[optind - 1]);
+            return usage(stderr, 2);
+        }
+    }
+    if (G.config && G.url) {
+        fprintf(stderr, "relayctl: give -c or -s, not both\n");
+        return 2;
+    }
+    if (optind >= argc)
+        return usage(stderr, 2);
+    if (strcmp(argv[optind], "help") == 0)
+        return usage(stdout, 0);
+    for (size_t i = 0; i < NCMDS; i++)
+        if (strcmp(cmds[i].name, argv[optind]) == 0)
+            a.cmd = &cmds[i];
+    if (a.cmd == NULL) {
+        fprintf(stderr, "relayctl: unknown verb '%s'\n", argv[optind]);
+        return usage(stderr, 2);
+    }
+    G.verb = a.cmd->name;
+    if (parse_verb(argc - optind, argv + optind, &a) != 0)
+        return 2;
+    if (a.cmd->show && ctl_url() == NULL)
+        return 2;
+    if ((req = a.cmd->req(&a)) == NULL)
+        return a.rc;
+    if ((c = ctl_call(req, a.timeout_ms, &rep)) != 0)
+        return c;
+    /* audit's verdict sets the exit status even with --json */
+    if (!G.json || a.cmd->show == show_audit)
+        c = a.cmd->show(&a, rep);
+    json_decref(rep);
+    return c;
+}
