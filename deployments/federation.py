@@ -141,7 +141,7 @@ class Federation:
         """wait_links - until every child reports its upstream link connected"""
         end = time.monotonic() + timeout
         for nid, n in self.nodes.items():
-            if not n["parent"] or not self.running(nid):
+            if not n["parent"] or not self.running(nid) or not self.running(n["parent"]):
                 continue
             while True:
                 st = self.ctl(nid, "status")

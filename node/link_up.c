@@ -187,7 +187,6 @@ up_poll_main(void *arg)
             node_sleep(n, node_backoff_ms(n, fails++));
             continue;
         }
-        fails = 0;
         for (size_t i = 0; i < nacked; i++)
             free(acked[i].data);
         free(acked);
@@ -195,6 +194,7 @@ up_poll_main(void *arg)
         nacked = 0;
         if (rep->n_deliver == 0) {
             relay__link_reply__free_unpacked(rep, NULL);
+            fails = 0;
             continue;
         }
         memset(&wk, 0, sizeof(wk));
@@ -225,6 +225,8 @@ up_poll_main(void *arg)
         if (rc != RL_OK) {
             log_warn("peer=%s downward batch not stored: %s", n->parent->id, wk.err);
             node_sleep(n, node_backoff_ms(n, fails++));
+        } else {
+            fails = 0;
         }
     }
     for (size_t i = 0; i < nacked; i++)

@@ -269,19 +269,47 @@ store_grow(struct store *s)
     return RL_OK;
 }
 
-/* store_nearly_full - at the limit and over 90% used */
+/* store_free_pages - pages on LMDB's freelist, reusable by new writes.
+ * Each freelist record is an IDL: a count followed by that many pages. */
+static uint64_t
+store_free_pages(struct store *s)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint64_t n = 0;
+
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+        return 0;
+    if (mdb_cursor_open(txn, 0, &c) == 0) {
+        while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0)
+            if (v.mv_size >= sizeof(size_t))
+                n += *(const size_t *)v.mv_data;
+        mdb_cursor_close(c);
+    }
+    mdb_txn_abort(txn);
+    return n;
+}
+
+/* store_nearly_full - at the limit and over 90% of it in use. The page
+ * high-water mark never drops, so freed pages are subtracted: a store that
+ * drained its outboxes accepts work again. */
 int
 store_nearly_full(struct store *s)
 {
     MDB_envinfo info;
     MDB_stat st;
+    uint64_t used;
 
     if (s->map_bytes < s->map_max_bytes)
         return 0;
     mdb_env_info(s->env, &info);
     mdb_env_stat(s->env, &st);
-    return (int64_t)(info.me_last_pgno + 1) * st.ms_psize * 10 >
-           s->map_bytes * 9;
+    used = info.me_last_pgno + 1;
+    if ((int64_t)used * st.ms_psize * 10 <= s->map_bytes * 9)
+        return 0;
+    used -= store_free_pages(s);
+    return (int64_t)used * st.ms_psize * 10 > s->map_bytes * 9;
 }
 
 int64_t
@@ -484,15 +512,24 @@ store_list_ids(struct store_txn *t, const char *db, uint8_t **ids, size_t *n)
     *ids = malloc(cap ? cap * 16 : 1);
     if (*ids == NULL)
         return RL_ENOMEM;
-    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
+    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0) {
+        free(*ids);
+        *ids = NULL;
         return store_rc(rc, "cursor");
+    }
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && *n < cap;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size == 16)
             memcpy(*ids + 16 * (*n)++, k.mv_data, 16);
     }
     mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "list");
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        free(*ids); /* nothing to free for the caller on failure */
+        *ids = NULL;
+        *n = 0;
+        return store_rc(rc, "list");
+    }
+    return RL_OK;
 }
 
 /* store_put_advisory - index an advisory delivered here */
@@ -552,30 +589,63 @@ store_audit(struct store_txn *t, int64_t at_us, const char *what,
     return RL_OK;
 }
 
-/* store_audit_verify - walk the chain from the first entry */
+/* audit_prev - decode the entry at (k, v), which must be number seq, and
+ * copy its prev_hash; 0, or -1 when the entry is not such an entry */
+static int
+audit_prev(const MDB_val *k, const MDB_val *v, uint64_t seq, uint8_t prev[32])
+{
+    Relay__AuditEntry *e =
+        relay__audit_entry__unpack(NULL, v->mv_size, v->mv_data);
+    int ok = e && k->mv_size == 8 && get_u64(k->mv_data) == seq &&
+             e->seq == seq && e->prev_hash.len == 32;
+
+    if (ok)
+        memcpy(prev, e->prev_hash.data, 32);
+    if (e)
+        relay__audit_entry__free_unpacked(e, NULL);
+    return ok ? 0 : -1;
+}
+
+/* store_audit_verify - walk the chain from the first entry
+ *
+ * Entry n records the hash of entries 1..n-1 as prev_hash, and meta holds
+ * the hash and number of all of them. When entry n's prev_hash does not
+ * match, either entry n-1 or entry n's prev_hash was changed; entry n tells
+ * which: if its own bytes still hash to what entry n+1 (or the head)
+ * recorded, it is as written and the change is in entry n-1. */
 int
 store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad)
 {
-    uint8_t h[32] = {0}, head[32];
+    uint8_t h[32] = {0}, head[32], prev[32], self[32], next[32], buf[8];
     MDB_cursor *c;
     MDB_val k, v;
-    uint64_t expect = 1;
+    uint64_t expect = 1, head_seq;
     int rc;
 
     *entries = 0;
     *bad = 0;
+    if ((rc = store_meta_get(t->txn, t->s->meta, "audit_hash", head, 32)) ||
+        (rc = store_meta_get(t->txn, t->s->meta, "audit_seq", buf, 8)))
+        return rc;
+    head_seq = get_u64(buf);
     if ((rc = mdb_cursor_open(t->txn, t->s->audit, &c)) != 0)
         return store_rc(rc, "cursor");
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), expect++) {
-        Relay__AuditEntry *e = relay__audit_entry__unpack(NULL, v.mv_size, v.mv_data);
-        int ok = e && k.mv_size == 8 && get_u64(k.mv_data) == expect &&
-                 e->seq == expect && e->prev_hash.len == 32 &&
-                 memcmp(e->prev_hash.data, h, 32) == 0;
-        if (e)
-            relay__audit_entry__free_unpacked(e, NULL);
-        if (!ok) {
+        if (audit_prev(&k, &v, expect, prev) != 0) {
             *bad = expect;
+            break;
+        }
+        if (memcmp(prev, h, 32) != 0) {
+            audit_hash(prev, v.mv_data, v.mv_size, self);
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+            if (rc == MDB_NOTFOUND)
+                memcpy(next, head, 32);
+            else if (rc != 0 || audit_prev(&k, &v, expect + 1, next) != 0)
+                memset(next, 0, 32); /* cannot tell: blame this entry */
+            rc = 0;
+            *bad = expect > 1 && memcmp(self, next, 32) == 0 ? expect - 1
+                                                             : expect;
             break;
         }
         audit_hash(h, v.mv_data, v.mv_size, h);
@@ -585,12 +655,13 @@ store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad)
     if (rc != 0 && rc != MDB_NOTFOUND)
         return store_rc(rc, "read audit");
     if (*bad == 0) {
-        rc = store_meta_get(t->txn, t->s->meta, "audit_hash", head, 32);
-        if (rc != RL_OK)
-            return rc;
-        if (*entries > 0 && memcmp(head, h, 32) != 0)
+        if (*entries != head_seq) /* entries missing at the end, or added */
+            *bad = (*entries < head_seq ? *entries : head_seq) + 1;
+        else if (memcmp(head, h, 32) != 0)
             *bad = *entries; /* the last entry does not match the head */
     }
+    if (*bad)
+        *entries = *bad - 1; /* the intact entries before the first bad one */
     return RL_OK;
 }
 

@@ -101,7 +101,9 @@ int store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us)
 /* store_audit - append one hash-chained entry. */
 int store_audit(struct store_txn *t, int64_t at_us, const char *what,
                 const uint8_t *msg, const char *peer, const char *detail) RL_MUST_CHECK;
-/* store_audit_verify - recompute the chain; *bad is the first broken seq or 0. */
+/* store_audit_verify - recompute the chain; *bad is the first changed,
+ * missing or undecodable entry's seq, or 0 when the chain is intact;
+ * *entries counts the intact entries (before *bad, if any). */
 int store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad) RL_MUST_CHECK;
 
 /* Peers: when a neighbour last acknowledged something. */

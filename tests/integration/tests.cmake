@@ -8,3 +8,5 @@ endfunction()
 
 relay_integration_test(flow)
 relay_integration_test(durability)
+relay_integration_test(refusal)
+relay_integration_test(wire)

@@ -41,16 +41,16 @@ static const struct bad_case bad_cases[] = {
      1},
     {"bad tier", HEAD "id = x\ntier = county\n", 7, "tier",
      "'county' is not one of", 1},
-    {"non-integer batch_max", HEAD CITY "batch_max = 12abc\n", 11,
-     "batch_max", "'12abc' is not an integer", 1},
+    {"non-integer batch_max", HEAD CITY "batch_max = 12abc\n", 11, "batch_max",
+     "'12abc' is not an integer", 1},
     {"empty batch_max", HEAD CITY "batch_max =\n", 11, "batch_max",
      "is not an integer", 1},
     {"map_mb below range", HEAD CITY "map_mb = 0\n", 11, "map_mb",
      "0 is out of range 1..1048576", 1},
     {"map_mb above range", HEAD CITY "map_mb = 1048577\n", 11, "map_mb",
      "out of range", 1},
-    {"map_max_mb below map_mb", HEAD CITY "map_mb = 100\nmap_max_mb = 50\n",
-     12, "map_max_mb", "must not be below map_mb", 1},
+    {"map_max_mb below map_mb", HEAD CITY "map_mb = 100\nmap_max_mb = 50\n", 12,
+     "map_max_mb", "must not be below map_mb", 1},
     {"missing id", HEAD "tier = national\nlisten = tcp://127.0.0.1:7100\n", 0,
      "id", "missing", 1},
     {"empty id", HEAD "id =\ntier = national\nlisten = tcp://127.0.0.1:7100\n",
@@ -241,8 +241,7 @@ test_long_line(void **state)
 {
     struct unit_tmp *t = *state;
     struct config cfg;
-    char path[256], err[4096], want[300], text[2048], store[256],
-        comment[301];
+    char path[256], err[4096], want[300], text[2048], store[256], comment[301];
 
     memset(comment, 'c', 300);
     comment[0] = ';';
@@ -262,11 +261,11 @@ test_long_line(void **state)
     assert_int_equal(cfg.batch_max, 7);
 
     /* one byte more */
-    snprintf(text, sizeof(text),
-             "[node]\ncontrol = ipc:///tmp/relay-unit.ctl\nstore = %sa\n"
-             "key = /tmp/relay-unit.key\nbogus = 1\ndirectory = /tmp/d.ini\n"
-             CITY,
-             store);
+    snprintf(
+        text, sizeof(text),
+        "[node]\ncontrol = ipc:///tmp/relay-unit.ctl\nstore = %sa\n"
+        "key = /tmp/relay-unit.key\nbogus = 1\ndirectory = /tmp/d.ini\n" CITY,
+        store);
     unit_tmp_write(t, "long.conf", text, path, sizeof(path));
     assert_int_equal(config_load(path, &cfg, err, sizeof(err)), RL_ECONFIG);
     snprintf(want, sizeof(want),
@@ -284,10 +283,8 @@ int
 main(void)
 {
     static const struct CMUnitTest fixed[] = {
-        UNIT_TMP_TEST(test_valid_defaults),
-        UNIT_TMP_TEST(test_valid_overrides),
-        UNIT_TMP_TEST(test_manual_clock),
-        UNIT_TMP_TEST(test_missing_file),
+        UNIT_TMP_TEST(test_valid_defaults), UNIT_TMP_TEST(test_valid_overrides),
+        UNIT_TMP_TEST(test_manual_clock),   UNIT_TMP_TEST(test_missing_file),
         UNIT_TMP_TEST(test_long_line),
     };
     struct CMUnitTest tests[NBAD + sizeof(fixed) / sizeof(fixed[0])];
@@ -296,8 +293,8 @@ main(void)
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];
     for (size_t i = 0; i < NBAD; i++)
-        tests[n++] = (struct CMUnitTest){bad_cases[i].name, run_bad,
-                                         unit_tmp_setup, unit_tmp_teardown,
-                                         (void *)&bad_cases[i]};
+        tests[n++] =
+            (struct CMUnitTest){bad_cases[i].name, run_bad, unit_tmp_setup,
+                                unit_tmp_teardown, (void *)&bad_cases[i]};
     return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
 }

@@ -17,15 +17,25 @@
 #include "directory.h"
 #include "keys.h"
 
-#define K(b) "key = " b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b "\n"
+/* clang-format off */
+#define K(b) "key = " b b b b b b b b b b b b b b b b \
+                      b b b b b b b b b b b b b b b b "\n"
 
 /* Lines 1-6, 7-12, 13-18, 19-24, 25-30, 31-36. */
 #define NAT "[nat]\ntier = national\nsector = none\n" K("01") "\n\n"
 #define CITY_C "[city-c]\ntier = city\nparent = nat\n" K("02") "\n\n"
-#define MIN_M "[min-m]\ntier = ministry\nparent = nat\n" K("03") "sector = energy\n\n"
-#define AG_A1 "[ag-a1]\ntier = agency\nparent = city-c\ncity = city-c\n" K("04") "sector = ict\n"
-#define AG_A2 "[ag-a2]\ntier = agency\nparent = city-c\ncity = city-c\n" K("05") "\n"
-#define AG_A3 "[ag-a3]\ntier = agency\nparent = min-m\n" K("06") "sector = health\n\n"
+#define MIN_M "[min-m]\ntier = ministry\nparent = nat\n" K("03") \
+    "sector = energy\n\n"
+#define AG_A1 "[ag-a1]\ntier = agency\nparent = city-c\ncity = city-c\n" \
+    K("04") "sector = ict\n"
+#define AG_A2 "[ag-a2]\ntier = agency\nparent = city-c\ncity = city-c\n" \
+    K("05") "\n"
+#define AG_A3 "[ag-a3]\ntier = agency\nparent = min-m\n" K("06") \
+    "sector = health\n\n"
+/* 240 bytes: with "city = " more than inih's 199-byte line */
+#define A30 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define A240 A30 A30 A30 A30 A30 A30 A30 A30
+/* clang-format on */
 #define TREE NAT CITY_C MIN_M AG_A1 AG_A2 AG_A3
 
 enum { N, C, M, A1, A2, A3, NNODES };
@@ -33,6 +43,7 @@ static const char *const ids[NNODES] = {"nat",   "city-c", "min-m",
                                         "ag-a1", "ag-a2",  "ag-a3"};
 
 /* next_hop[from][to] - the neighbour of from towards to */
+/* clang-format off */
 static const int next_hop[NNODES][NNODES] = {
     /*         N   C   M   A1  A2  A3 */
     [N] =  {-1, C,  M,  C,  C,  M},
@@ -42,6 +53,7 @@ static const int next_hop[NNODES][NNODES] = {
     [A2] = {C,  C,  C,  C,  -1, C},
     [A3] = {M,  M,  M,  M,  M,  -1},
 };
+/* clang-format on */
 
 struct bad_case {
     const char *name;
@@ -49,8 +61,8 @@ struct bad_case {
     int line; /* 0: the error has no line */
     const char *section;
     const char *key;
-    const char *why; /* a part of the reason */
-    int nerr;        /* errors in all, one per line */
+    const char *why;  /* a part of the reason */
+    int nerr;         /* errors in all, one per line */
     const char *also; /* another error, from its line on, or NULL */
 };
 
@@ -63,14 +75,16 @@ static const struct bad_case bad_cases[] = {
      NAT "[city-c]\ntier = city\nparent = nat\nkey = "
          "020202020202020202020202020202020202020202020202020202020202020\n",
      10, "city-c", "key", "64 hex digits", 1, NULL},
-    {"key given twice", NAT "[city-c]\ntier = city\nparent = nat\n" K("02") K("0f"),
-     11, "city-c", "key", "given twice", 1, NULL},
+    {"key given twice",
+     NAT "[city-c]\ntier = city\nparent = nat\n" K("02") K("0f"), 11, "city-c",
+     "key", "given twice", 1, NULL},
     {"node given twice", TREE "[ag-a1]\n" K("0e"), 38, "ag-a1", "key",
      "given twice", 1, NULL},
     {"unknown parent", NAT "[city-c]\ntier = city\nparent = nowhere\n" K("02"),
      9, "city-c", "parent", "names no node", 1, NULL},
-    {"unknown city", NAT CITY_C "[ag-x]\ntier = agency\nparent = city-c\n"
-                                "city = atlantis\n" K("09"),
+    {"unknown city",
+     NAT CITY_C "[ag-x]\ntier = agency\nparent = city-c\n"
+                "city = atlantis\n" K("09"),
      16, "ag-x", "city", "names no node", 1, NULL},
     {"two national nodes", TREE "[nat2]\n" K("07") "tier = national\n", 39,
      "nat2", "tier", "a second national node", 1, NULL},
@@ -81,7 +95,7 @@ static const struct bad_case bad_cases[] = {
     {"no national node", CITY_C, 0, "-", "tier", "no national node", 2, NULL},
     {"parent cycle",
      NAT "[x]\ntier = city\nparent = y\n" K("08") "[y]\ntier = city\n"
-         "parent = x\n" K("09"),
+                                                  "parent = x\n" K("09"),
      9, "x", "parent", "loops", 1, NULL},
     {"parent is itself", NAT "[x]\ntier = city\n" K("08") "parent = x\n", 10,
      "x", "parent", "loops", 1, NULL},
@@ -91,17 +105,14 @@ static const struct bad_case bad_cases[] = {
      "missing", 1, NULL},
     {"bad tier", NAT "[x]\nparent = nat\ntier = county\n" K("08"), 9, "x",
      "tier", "not one of", 1, NULL},
-    {"unknown sector", TREE "[ag-w]\ntier = agency\nparent = city-c\n" K("0a")
-                            "sector = water\n",
+    {"unknown sector",
+     TREE "[ag-w]\ntier = agency\nparent = city-c\n" K("0a") "sector = water\n",
      41, "ag-w", "sector", "unknown sector", 1, NULL},
     {"unknown key name",
      NAT "[x]\ntier = city\nparent = nat\ncolour = red\n" K("08"), 10, "x",
      "colour", "unknown key", 1, NULL},
     {"line longer than inih's buffer",
-     NAT "[x]\ntier = city\nparent = nat\ncity = "
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     NAT "[x]\ntier = city\nparent = nat\ncity = " A240
          "\nsector = nonsense\n" K("08"),
      10, "x", "city", "line longer than 199 bytes", 2,
      ":11: [x] key 'sector': unknown sector\n"},
@@ -212,7 +223,7 @@ test_in_subtree(void **state)
         const char *root, *id;
         int want;
     } rows[] = {
-        {"nat", "nat", 1},       {"nat", "ag-a3", 1},   {"nat", "ag-a1", 1},
+        {"nat", "nat", 1},       {"nat", "ag-a3", 1},    {"nat", "ag-a1", 1},
         {"city-c", "city-c", 1}, {"city-c", "ag-a1", 1}, {"city-c", "ag-a2", 1},
         {"city-c", "ag-a3", 0},  {"city-c", "min-m", 0}, {"city-c", "nat", 0},
         {"min-m", "ag-a3", 1},   {"min-m", "ag-a1", 0},  {"ag-a1", "ag-a1", 1},
@@ -287,8 +298,8 @@ main(void)
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];
     for (size_t i = 0; i < NBAD; i++)
-        tests[n++] = (struct CMUnitTest){bad_cases[i].name, run_bad,
-                                         unit_tmp_setup, unit_tmp_teardown,
-                                         (void *)&bad_cases[i]};
+        tests[n++] =
+            (struct CMUnitTest){bad_cases[i].name, run_bad, unit_tmp_setup,
+                                unit_tmp_teardown, (void *)&bad_cases[i]};
     return _cmocka_run_group_tests("directory", tests, n, NULL, NULL);
 }

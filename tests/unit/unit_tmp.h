@@ -91,10 +91,9 @@ unit_tmp_teardown(void **state)
     return rc;
 }
 
-/* unit_tmp_path - dir/name into out (PATH_MAX-sized buffers suffice) */
+/* unit_tmp_path - dir/name into out, which must hold it */
 static inline void
-unit_tmp_path(const struct unit_tmp *t, const char *name, char *out,
-              size_t len)
+unit_tmp_path(const struct unit_tmp *t, const char *name, char *out, size_t len)
 {
     int n = snprintf(out, len, "%s/%s", t->dir, name);
 
@@ -115,6 +114,7 @@ unit_tmp_write(const struct unit_tmp *t, const char *name, const char *text,
     assert_int_equal(fclose(fp), 0);
 }
 
-#define UNIT_TMP_TEST(f) cmocka_unit_test_setup_teardown(f, unit_tmp_setup, unit_tmp_teardown)
+#define UNIT_TMP_TEST(f)                                                       \
+    cmocka_unit_test_setup_teardown(f, unit_tmp_setup, unit_tmp_teardown)
 
 #endif

@@ -57,6 +57,13 @@
 #define CALL_TIMEOUT_MS 30000    /* one control request */
 #define LATE_US 1000             /* rate mode: later than this is behind */
 
+/* the submit request: report number, aware_at, facts */
+#define REPORT_FMT                                                             \
+    "{\"verb\":\"submit\",\"kind\":\"report\",\"args\":{"                      \
+    "\"title\":\"bench report %ld\",\"aware_at\":\"%s\",\"level\":2,"          \
+    "\"category\":\"external_intrusion\",\"harms\":[{\"kind\":\"tamper\","     \
+    "\"class\":\"core\",\"severity\":\"minor\"}],\"facts\":\"%s\"}}"
+
 enum { NAT, CITY, AG, NNODES };
 
 struct proc {
@@ -78,9 +85,9 @@ struct worker {
 };
 
 static struct proc procs[NNODES] = {
-    [NAT] = {"bench-national", "national", -1, 0, NULL, "", "", "", 0, 0},
-    [CITY] = {"bench-city", "city", NAT, 0, NULL, "", "", "", 0, 0},
-    [AG] = {"bench-agency", "agency", CITY, 0, NULL, "", "", "", 0, 0},
+    [NAT] = {.id = "bench-national", .tier = "national", .parent = -1},
+    [CITY] = {.id = "bench-city", .tier = "city", .parent = NAT},
+    [AG] = {.id = "bench-agency", .tier = "agency", .parent = CITY},
 };
 
 static struct {
@@ -91,10 +98,10 @@ static struct {
     char dir[64];
     char aware[40];
     char *facts;
-    int64_t t0_us;          /* rate mode: report i is due at t0 + i/R */
-    atomic_long next;       /* next report index to submit */
-    atomic_int failed;      /* a worker failed: everyone stops */
-    atomic_long workers_done;
+    int64_t t0_us;            /* rate mode: report i is due at t0 + i/R */
+    atomic_long next;         /* next report index to submit */
+    atomic_int failed;        /* a worker failed: everyone stops */
+    atomic_long workers_done; /* workers that returned */
 } B = {.reports = 20000, .concurrency = 64, .size = 1024};
 
 static volatile sig_atomic_t stop_sig;
@@ -112,11 +119,10 @@ fail(const char *fmt, ...)
 {
     va_list ap;
 
-    if (atomic_exchange(&B.failed, 1) && fmt[0] == '*')
-        return -1; /* "*..." messages: only the first worker error is shown */
+    atomic_store(&B.failed, 1);
     va_start(ap, fmt);
     fputs("relay-bench: ", stderr);
-    vfprintf(stderr, fmt + (fmt[0] == '*'), ap);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
     return -1;
@@ -137,9 +143,11 @@ static void
 sleep_until(int64_t us)
 {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    int rc;
 
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop_sig)
-        ;
+    do
+        rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    while (rc == EINTR && !stop_sig);
 }
 
 /* free_port - a TCP port on 127.0.0.1 that was free a moment ago, or -1 */
@@ -186,13 +194,14 @@ setup_files(void)
             return fail("no free TCP port on 127.0.0.1");
         keys_hex(p->kp->pk, KEYS_PK_LEN, pk[0]);
         used += (size_t)snprintf(dir + used, sizeof(dir) - used,
-                                 "[%s]\ntier = %s\nkey = %s\n", p->id, p->tier, pk[0]);
+                                 "[%s]\ntier = %s\nkey = %s\n", p->id, p->tier,
+                                 pk[0]);
         if (p->parent >= 0)
-            used += (size_t)snprintf(dir + used, sizeof(dir) - used, "parent = %s\n",
-                                     procs[p->parent].id);
+            used += (size_t)snprintf(dir + used, sizeof(dir) - used,
+                                     "parent = %s\n", procs[p->parent].id);
         if (i == AG)
-            used += (size_t)snprintf(dir + used, sizeof(dir) - used, "city = %s\n",
-                                     procs[CITY].id);
+            used += (size_t)snprintf(dir + used, sizeof(dir) - used,
+                                     "city = %s\n", procs[CITY].id);
         used += (size_t)snprintf(dir + used, sizeof(dir) - used, "\n");
     }
     snprintf(path, sizeof(path), "%s/directory.ini", B.dir);
@@ -200,10 +209,11 @@ setup_files(void)
         return -1;
     for (int i = 0; i < NNODES; i++) {
         struct proc *p = &procs[i];
-        int n = snprintf(conf, sizeof(conf),
-                         "[node]\nid = %s\ntier = %s\ncontrol = ipc://%s/%s.ctl\n"
-                         "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\n",
-                         p->id, p->tier, B.dir, p->id, B.dir, p->id, B.dir, p->id, path);
+        int n = snprintf(
+            conf, sizeof(conf),
+            "[node]\nid = %s\ntier = %s\ncontrol = ipc://%s/%s.ctl\n"
+            "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\n",
+            p->id, p->tier, B.dir, p->id, B.dir, p->id, B.dir, p->id, path);
         if (p->port)
             n += snprintf(conf + n, sizeof(conf) - (size_t)n,
                           "listen = tcp://127.0.0.1:%d\n", p->port);
@@ -264,9 +274,9 @@ check_alive(void)
 
     for (int i = 0; i < NNODES; i++)
         if (procs[i].pid > 0 && reap(&procs[i], &st))
-            return fail("%s exited early (%s %d), see %s", procs[i].id,
+            return fail("%s exited early (%s %d)", procs[i].id,
                         WIFEXITED(st) ? "status" : "signal",
-                        WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), procs[i].log);
+                        WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
     return 0;
 }
 
@@ -291,11 +301,12 @@ stop_all(void)
             kill(p->pid, SIGKILL);
             waitpid(p->pid, &st, 0);
             p->pid = 0;
-            rc = fail("%s did not stop on SIGTERM within %d ms", p->id, STOP_TIMEOUT_MS);
+            rc = fail("%s did not stop on SIGTERM within %d ms", p->id,
+                      STOP_TIMEOUT_MS);
         } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            rc = fail("%s stopped badly (%s %d), see %s", p->id,
+            rc = fail("%s stopped badly (%s %d)", p->id,
                       WIFEXITED(st) ? "status" : "signal",
-                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), p->log);
+                      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         }
     }
     return rc;
@@ -310,7 +321,8 @@ ctl_open(const char *url, nng_socket *s)
     if ((rv = nng_req0_open(s)) != 0)
         return rv;
     /* never resend: a resent submit would be a second report */
-    if ((rv = nng_socket_set_ms(*s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) ||
+    if ((rv = nng_socket_set_ms(*s, NNG_OPT_REQ_RESENDTIME,
+                                NNG_DURATION_INFINITE)) ||
         (rv = nng_socket_set_ms(*s, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS)) ||
         (rv = nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS)) ||
         (rv = nng_dial(*s, url, NULL, 0)))
@@ -338,7 +350,8 @@ ctl_call(nng_socket s, const char *req, json_t **rep)
         return "reply is not JSON";
     if (json_is_true(json_object_get(*rep, "ok")))
         return NULL;
-    snprintf(why, sizeof(why), "%s", json_string_value(json_object_get(*rep, "error")));
+    snprintf(why, sizeof(why), "%s",
+             json_string_value(json_object_get(*rep, "error")));
     return why;
 }
 
@@ -349,9 +362,11 @@ up_connected(json_t *st)
     size_t i;
     json_t *l;
 
-    json_array_foreach(json_object_get(st, "links"), i, l) {
+    json_array_foreach(json_object_get(st, "links"), i, l)
+    {
         const char *dir = json_string_value(json_object_get(l, "direction"));
-        if (dir && strcmp(dir, "up") == 0 && json_is_true(json_object_get(l, "connected")))
+        if (dir && strcmp(dir, "up") == 0 &&
+            json_is_true(json_object_get(l, "connected")))
             return 1;
     }
     return 0;
@@ -363,7 +378,7 @@ static int
 wait_ready(void)
 {
     int64_t until = mono_us() + START_TIMEOUT_MS * 1000LL;
-    int ready[NNODES] = {0}, open[NNODES] = {0}, nready = 0, rc = 0;
+    int ready[NNODES] = {0}, dialled[NNODES] = {0}, nready = 0, rc = 0;
     nng_socket s[NNODES];
     json_t *st;
 
@@ -375,13 +390,16 @@ wait_ready(void)
         if (mono_us() > until) {
             for (int i = 0; i < NNODES; i++)
                 if (!ready[i])
-                    rc = fail("%s not ready after %d ms (%s), see %s", procs[i].id,
-                              START_TIMEOUT_MS, open[i] ? "up link not connected"
-                                                        : "no control socket", procs[i].log);
+                    rc = fail("%s not ready after %d ms (%s)", procs[i].id,
+                              START_TIMEOUT_MS,
+                              dialled[i] ? "up link not connected"
+                                         : "no control socket");
             break;
         }
         for (int i = 0; i < NNODES; i++) {
-            if (ready[i] || (!open[i] && !(open[i] = ctl_open(procs[i].ctl, &s[i]) == 0)))
+            if (ready[i] ||
+                (!dialled[i] &&
+                 !(dialled[i] = ctl_open(procs[i].ctl, &s[i]) == 0)))
                 continue;
             if (ctl_call(s[i], "{\"verb\":\"status\"}", &st) == NULL &&
                 (procs[i].parent < 0 || up_connected(st)))
@@ -391,7 +409,7 @@ wait_ready(void)
         usleep(20000);
     }
     for (int i = 0; i < NNODES; i++)
-        if (open[i])
+        if (dialled[i])
             nng_close(s[i]);
     return rc;
 }
@@ -416,19 +434,16 @@ worker_main(void *arg)
             if (lag > w->max_lag_us)
                 w->max_lag_us = lag;
         }
-        snprintf(req, cap,
-                 "{\"verb\":\"submit\",\"kind\":\"report\",\"args\":{"
-                 "\"title\":\"bench report %ld\",\"aware_at\":\"%s\",\"level\":2,"
-                 "\"category\":\"external_intrusion\",\"harms\":[{\"kind\":\"tamper\","
-                 "\"class\":\"core\",\"severity\":\"minor\"}],\"facts\":\"%s\"}}",
-                 i, B.aware, B.facts);
+        snprintf(req, cap, REPORT_FMT, i, B.aware, B.facts);
         int64_t t = mono_us();
         if (w->first_us == 0)
             w->first_us = t;
         const char *why = ctl_call(w->s, req, &rep);
         json_decref(rep);
         if (why) {
-            fail("*report %ld: submit failed: %s", i, why);
+            /* the first failure says enough; after a signal, say nothing */
+            if (!atomic_load(&B.failed) && !stop_sig)
+                fail("report %ld: submit failed: %s", i, why);
             break;
         }
         w->last_us = mono_us();
@@ -453,8 +468,10 @@ submit_all(int64_t *first_us, int64_t *last_us, long *late, int64_t *max_lag)
         nopen++;
     if (rv != 0)
         fail("cannot dial %s: %s", procs[AG].ctl, nng_strerror(rv));
-    B.t0_us = mono_us() + 2000; /* room to start the threads before the first due time */
-    while (rv == 0 && nthr < C && pthread_create(&w[nthr].thr, NULL, worker_main, &w[nthr]) == 0)
+    /* rate mode: 2 ms to start the threads before the first due time */
+    B.t0_us = mono_us() + 2000;
+    while (rv == 0 && nthr < C &&
+           pthread_create(&w[nthr].thr, NULL, worker_main, &w[nthr]) == 0)
         nthr++;
     if (rv == 0 && nthr < C)
         rv = fail("cannot start worker threads");
@@ -494,10 +511,12 @@ wait_national(int64_t *end_us)
         return fail("cannot dial %s: %s", procs[NAT].ctl, nng_strerror(rv));
     for (;;) {
         if ((why = ctl_call(s, "{\"verb\":\"status\"}", &st)) == NULL)
-            have = json_integer_value(json_object_get(json_object_get(st, "counts"), "incidents"));
+            have = json_integer_value(
+                json_object_get(json_object_get(st, "counts"), "incidents"));
         json_decref(st);
         *end_us = mono_us();
-        if (why || have >= B.reports || stop_sig || check_alive() != 0 || *end_us > until)
+        if (why || have >= B.reports || stop_sig || check_alive() != 0 ||
+            *end_us > until)
             break;
         usleep(10000);
     }
@@ -505,8 +524,8 @@ wait_national(int64_t *end_us)
     if (why)
         return fail("national status: %s", why);
     if (have < B.reports && !stop_sig && !atomic_load(&B.failed))
-        return fail("the national node holds %lld of %ld reports after %d s", (long long)have,
-                    B.reports, ARRIVE_TIMEOUT_MS / 1000);
+        return fail("the national node holds %lld of %ld reports after %d s",
+                    (long long)have, B.reports, ARRIVE_TIMEOUT_MS / 1000);
     return have >= B.reports ? 0 : -1;
 }
 
@@ -556,7 +575,8 @@ latencies(int64_t **lat, size_t *n)
         return fail("%s: cannot open the national store", path);
     if ((rc = store_begin(s, 0, &t)) == RL_OK) {
         rc = store_list_ids(&t, "incidents", &ids, &nids);
-        if (rc == RL_OK && (*lat = malloc((nids ? nids : 1) * sizeof(**lat))) == NULL)
+        if (rc == RL_OK &&
+            (*lat = malloc((nids ? nids : 1) * sizeof(**lat))) == NULL)
             rc = RL_ENOMEM;
         for (size_t i = 0; rc == RL_OK && i < nids; i++) {
             struct env_msg m;
@@ -570,9 +590,11 @@ latencies(int64_t **lat, size_t *n)
             if (rc != RL_OK)
                 break;
             for (size_t h = 0; m.body->kind_case == RELAY__BODY__KIND_REPORT &&
-                               h < m.env->n_hops; h++)
+                               h < m.env->n_hops;
+                 h++)
                 if (strcmp(m.env->hops[h]->node, procs[NAT].id) == 0) {
-                    (*lat)[(*n)++] = m.env->hops[h]->received_us - m.body->created_us;
+                    (*lat)[(*n)++] =
+                        m.env->hops[h]->received_us - m.body->created_us;
                     break;
                 }
             env_msg_free(&m);
@@ -582,10 +604,12 @@ latencies(int64_t **lat, size_t *n)
     store_close(s);
     free(ids);
     if (rc != RL_OK)
-        return fail("%s: reading the national store: %s", path, rl_strerror(rc));
+        return fail("%s: reading the national store: %s", path,
+                    rl_strerror(rc));
     qsort(*lat, *n, sizeof(**lat), cmp_i64);
     if ((long)*n != B.reports)
-        return fail("the national store holds %zu reports with a national hop, expected %ld",
+        return fail("the national store holds %zu reports with a national "
+                    "hop, expected %ld",
                     *n, B.reports);
     return 0;
 }
@@ -606,19 +630,24 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
     return remove(path);
 }
 
-/* log_tails - the last lines of every node log, after a failure */
+/* log_tails - the last few lines of every node log, after a failure */
 static void
 log_tails(void)
 {
-    char cmd[PATH_MAX + 32];
+    char buf[1024];
+    FILE *f;
 
     for (int i = 0; i < NNODES; i++) {
-        if (access(procs[i].log, R_OK) != 0)
+        if ((f = fopen(procs[i].log, "r")) == NULL)
             continue;
-        fprintf(stderr, "--- last lines of %s\n", procs[i].log);
-        snprintf(cmd, sizeof(cmd), "tail -n 5 '%s' >&2", procs[i].log);
-        if (system(cmd) != 0)
-            fprintf(stderr, "(cannot read it)\n");
+        /* fails on a short log, which is then read from its start */
+        fseek(f, -(long)sizeof(buf) + 1, SEEK_END);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        char *from = strchr(buf, '\n');
+        fprintf(stderr, "--- end of %s\n%s", procs[i].log,
+                n == sizeof(buf) - 1 && from ? from + 1 : buf);
     }
 }
 
@@ -627,9 +656,12 @@ static void
 parse_args(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"node", required_argument, NULL, 'n'},   {"reports", required_argument, NULL, 'N'},
-        {"rate", required_argument, NULL, 'r'},   {"concurrency", required_argument, NULL, 'c'},
-        {"size", required_argument, NULL, 's'},   {"keep", no_argument, NULL, 'k'},
+        {"node", required_argument, NULL, 'n'},
+        {"reports", required_argument, NULL, 'N'},
+        {"rate", required_argument, NULL, 'r'},
+        {"concurrency", required_argument, NULL, 'c'},
+        {"size", required_argument, NULL, 's'},
+        {"keep", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0}};
     static char self[PATH_MAX], node[PATH_MAX + 32];
     char *end;
@@ -638,24 +670,39 @@ parse_args(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         errno = 0;
         switch (c) {
-        case 'n': B.node = optarg; continue;
-        case 'k': B.keep = 1; continue;
-        case 'r': B.rate = strtod(optarg, &end); break;
-        case 'N': B.reports = strtol(optarg, &end, 10); break;
-        case 'c': B.concurrency = strtol(optarg, &end, 10); break;
-        case 's': B.size = strtol(optarg, &end, 10); break;
-        default: goto usage;
+        case 'n':
+            B.node = optarg;
+            continue;
+        case 'k':
+            B.keep = 1;
+            continue;
+        case 'r':
+            B.rate = strtod(optarg, &end);
+            break;
+        case 'N':
+            B.reports = strtol(optarg, &end, 10);
+            break;
+        case 'c':
+            B.concurrency = strtol(optarg, &end, 10);
+            break;
+        case 's':
+            B.size = strtol(optarg, &end, 10);
+            break;
+        default:
+            goto usage;
         }
         if (errno || *end || end == optarg)
             goto usage;
     }
-    if (optind != argc || B.reports < 1 || B.concurrency < 1 || B.concurrency > 1024 ||
-        B.size < 1 || B.size > 8192 || !(B.rate >= 0 && B.rate <= 1e6))
+    if (optind != argc || B.reports < 1 || B.concurrency < 1 ||
+        B.concurrency > 1024 || B.size < 1 || B.size > 8192 ||
+        !(B.rate >= 0 && B.rate <= 1e6))
         goto usage;
     if (B.node == NULL) {
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n <= 0) {
-            fprintf(stderr, "relay-bench: cannot find myself (/proc/self/exe); use --node\n");
+            fprintf(stderr, "relay-bench: cannot find myself (/proc/self/exe); "
+                            "use --node\n");
             exit(1);
         }
         self[n] = '\0';
@@ -663,13 +710,17 @@ parse_args(int argc, char **argv)
         B.node = node;
     }
     if (access(B.node, X_OK) != 0) {
-        fprintf(stderr, "relay-bench: %s: %s; use --node PATH\n", B.node, strerror(errno));
+        fprintf(stderr, "relay-bench: %s: %s; use --node PATH\n", B.node,
+                strerror(errno));
         exit(1);
     }
     return;
 usage:
-    fprintf(stderr, "usage: relay-bench [--node PATH] [--reports N (>=1)] [--rate R (0: saturation)]\n"
-                    "                   [--concurrency C (1..1024)] [--size BYTES (1..8192)] [--keep]\n");
+    fprintf(stderr,
+            "usage: relay-bench [--node PATH] [--reports N (>=1)]\n"
+            "                   [--rate R (per second; 0: saturation)]\n"
+            "                   [--concurrency C (1..1024)]\n"
+            "                   [--size BYTES (of facts, 1..8192)] [--keep]\n");
     exit(2);
 }
 
@@ -677,8 +728,9 @@ usage:
 static int
 run(void)
 {
-    static const char text[] = "Home page replaced by an intruder; web server logs show a "
-                               "login from an unknown address before the change. ";
+    static const char text[] =
+        "Home page replaced by an intruder; web server logs show a "
+        "login from an unknown address before the change. ";
     int64_t first = 0, last = 0, end = 0, max_lag = 0, *lat;
     size_t n;
     long late = 0;
@@ -702,25 +754,30 @@ run(void)
     if (stop_all() != 0 || latencies(&lat, &n) != 0)
         return -1;
 
-    double sub_s = (double)(last - first) / 1e6, e2e_s = (double)(end - first) / 1e6;
-    printf("relay-bench: %ld reports of %ld-byte facts, agency -> city -> national, "
-           "durable (fsync) commits, signature check at every hop\n", B.reports, B.size);
+    double sub_s = (double)(last - first) / 1e6,
+           e2e_s = (double)(end - first) / 1e6;
+    printf("relay-bench: %ld reports of %ld-byte facts, agency -> city -> "
+           "national, durable (fsync) commits, signature check at every hop\n",
+           B.reports, B.size);
     if (B.rate > 0)
-        printf("open loop at %.0f/s over %ld workers: %ld of %ld reports sent > %d ms "
-               "behind schedule (max lag %.2f ms)\n", B.rate, B.concurrency, late,
-               B.reports, LATE_US / 1000, (double)max_lag / 1000.0);
+        printf("open loop at %.0f/s over %ld workers: %ld of %ld reports sent "
+               "> %d ms behind schedule (max lag %.2f ms)\n",
+               B.rate, B.concurrency, late, B.reports, LATE_US / 1000,
+               (double)max_lag / 1000.0);
     else
-        printf("saturation: %ld requests in flight at the agency's control socket\n",
+        printf("saturation: %ld requests in flight at the agency\n",
                B.concurrency);
-    printf("submitted in %.2f s (%.0f/s at the agency); end to end %.2f s: %.0f reports/s\n",
+    printf("submitted in %.2f s (%.0f/s at the agency); "
+           "end to end %.2f s: %.0f reports/s\n",
            sub_s, (double)B.reports / sub_s, e2e_s, (double)B.reports / e2e_s);
-    printf("latency created->stored at national: p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  "
-           "max %.2f ms  (n=%zu)\n", pct_ms(lat, n, 0.50), pct_ms(lat, n, 0.90),
-           pct_ms(lat, n, 0.99), pct_ms(lat, n, 1.0), n);
+    printf("latency created->stored at national: p50 %.2f ms  p90 %.2f ms  "
+           "p99 %.2f ms  max %.2f ms  (n=%zu)\n",
+           pct_ms(lat, n, 0.50), pct_ms(lat, n, 0.90), pct_ms(lat, n, 0.99),
+           pct_ms(lat, n, 1.0), n);
     printf("peak RSS: agency %.1f MiB, city %.1f MiB, national %.1f MiB\n",
            procs[AG].rss_mib, procs[CITY].rss_mib, procs[NAT].rss_mib);
-    printf("note: latency ends at the national node's write transaction (its stored hop "
-           "time), before that transaction's fsync\n");
+    printf("note: latency ends at the national node's write transaction "
+           "(its stored hop time), before that transaction's fsync\n");
     free(lat);
     return 0;
 }
@@ -746,11 +803,13 @@ main(int argc, char **argv)
         return 1;
     }
     rc = run();
-    if (stop_all() != 0) /* no-op after a clean run; stops the nodes on failure */
+    /* a no-op after a clean run; stops the nodes after a failure */
+    if (stop_all() != 0)
         rc = -1;
     if (stop_sig)
-        fprintf(stderr, "relay-bench: interrupted by signal %d\n", (int)stop_sig);
-    if (rc != 0 || stop_sig)
+        fprintf(stderr, "relay-bench: interrupted by signal %d\n",
+                (int)stop_sig);
+    if (rc != 0 && !stop_sig)
         log_tails();
     if (B.keep)
         printf("relay-bench: kept %s\n", B.dir);
