@@ -185,10 +185,12 @@ router_apply_incident(struct store_txn *t, const Relay__Body *b,
     return rc;
 }
 
-/* router_note - add a transport event (delivered, receipt) to msg's incident */
+/* router_note - add a transport event (delivered, receipt) to msg's
+ * incident, when self authored msg: relays do not track hops they passed on
+ * (their audit log holds that), which spares a record rewrite per hop. */
 static int
-router_note(struct store_txn *t, const uint8_t msg[16], const char *who,
-            int64_t at, const char *what, const char *detail)
+router_note(struct store_txn *t, const char *self, const uint8_t msg[16],
+            const char *who, int64_t at, const char *what, const char *detail)
 {
     struct env_msg m;
     const ProtobufCBinaryData *iid;
@@ -209,7 +211,7 @@ router_note(struct store_txn *t, const uint8_t msg[16], const char *who,
     if (rc != RL_OK)
         return RL_OK;
     iid = env_incident_of(m.body);
-    if (iid == NULL || iid->len != 16) {
+    if (iid == NULL || iid->len != 16 || strcmp(m.body->author, self) != 0) {
         env_msg_free(&m);
         return RL_OK;
     }
@@ -242,10 +244,10 @@ router_note(struct store_txn *t, const uint8_t msg[16], const char *who,
 
 /* router_note_delivered - peer stored msg */
 int
-router_note_delivered(struct store_txn *t, const uint8_t msg[16],
-                      const char *peer, int64_t now)
+router_note_delivered(struct store_txn *t, const char *self,
+                      const uint8_t msg[16], const char *peer, int64_t now)
 {
-    return router_note(t, msg, peer, now, "delivered", "");
+    return router_note(t, self, msg, peer, now, "delivered", "");
 }
 
 /* router_apply - everything a stored message changes here */
@@ -264,8 +266,8 @@ router_apply(struct store_txn *t, const char *self, const struct env_msg *m,
             int rc;
             if (b->ack->ids[i].len != 16)
                 continue;
-            rc = router_note(t, b->ack->ids[i].data, b->author, b->created_us,
-                             "receipt", "");
+            rc = router_note(t, self, b->ack->ids[i].data, b->author,
+                             b->created_us, "receipt", "");
             if (rc != RL_OK)
                 return rc;
         }

@@ -31,9 +31,11 @@ size_t router_next_hops(const struct directory *d, const char *self,
 int router_apply(struct store_txn *t, const char *self,
                  const struct env_msg *m, int deliver, int64_t now) RL_MUST_CHECK;
 
-/* router_note_delivered - record on its incident that peer acknowledged msg. */
-int router_note_delivered(struct store_txn *t, const uint8_t msg[16],
-                          const char *peer, int64_t now) RL_MUST_CHECK;
+/* router_note_delivered - record on its incident that peer acknowledged
+ * msg, if self authored msg. */
+int router_note_delivered(struct store_txn *t, const char *self,
+                          const uint8_t msg[16], const char *peer,
+                          int64_t now) RL_MUST_CHECK;
 
 /* router_wants_receipt - whether a destination acknowledges this kind with
  * a signed receipt to its author (incident traffic; not acks, advisories). */

@@ -29,7 +29,6 @@ struct writer {
     pthread_t thr;
     pthread_mutex_t mu;
     pthread_cond_t cv;   /* work queued, or stop */
-    pthread_cond_t done; /* a group finished */
     struct work *head, *tail;
     int stop;
     /* per group */
@@ -151,7 +150,7 @@ apply_acked(struct writer *w, struct store_txn *t, struct work *wk)
         rc = store_audit(t, now, why ? "refused-by-peer" : "forwarded", it->id,
                          wk->peer, why);
         if (rc == RL_OK && why == NULL)
-            rc = router_note_delivered(t, it->id, wk->peer, now);
+            rc = router_note_delivered(t, w->node->self->id, it->id, wk->peer, now);
         if (rc != RL_OK)
             return rc;
     }
@@ -370,9 +369,11 @@ writer_main(void *arg)
         group_run(w, list);
         group_reset(w);
         pthread_mutex_lock(&w->mu);
-        for (struct work *wk = list; wk; wk = wk->next)
+        for (struct work *wk = list, *next; wk; wk = next) {
+            next = wk->next; /* wk may be gone once its waiter runs */
             wk->done = 1;
-        pthread_cond_broadcast(&w->done);
+            pthread_cond_signal(wk->cv); /* only this work's waiter */
+        }
         pthread_mutex_unlock(&w->mu);
         node_notify(w->node);
     }
@@ -390,7 +391,6 @@ writer_start(struct node *n)
     w->node = n;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    pthread_cond_init(&w->done, NULL);
     if (pthread_create(&w->thr, NULL, writer_main, w) != 0) {
         free(w);
         return RL_ENOMEM;
@@ -424,7 +424,10 @@ int
 writer_run(struct node *n, struct work *wk)
 {
     struct writer *w = n->writer;
+    pthread_cond_t cv;
 
+    pthread_cond_init(&cv, NULL);
+    wk->cv = &cv;
     wk->done = 0;
     wk->next = NULL;
     wk->rc = RL_OK;
@@ -432,6 +435,7 @@ writer_run(struct node *n, struct work *wk)
     pthread_mutex_lock(&w->mu);
     if (w->stop) {
         pthread_mutex_unlock(&w->mu);
+        pthread_cond_destroy(&cv);
         wk->rc = RL_ECLOSED;
         snprintf(wk->err, sizeof(wk->err), "node is stopping");
         return wk->rc;
@@ -443,7 +447,8 @@ writer_run(struct node *n, struct work *wk)
     w->tail = wk;
     pthread_cond_signal(&w->cv);
     while (!wk->done)
-        pthread_cond_wait(&w->done, &w->mu);
+        pthread_cond_wait(&cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
+    pthread_cond_destroy(&cv);
     return wk->rc;
 }

@@ -12,6 +12,7 @@
 #ifndef RELAY_WRITER_H
 #define RELAY_WRITER_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "envelope.h"
@@ -43,6 +44,7 @@ struct work {
     int rc;                 /* out */
     char err[200];          /* out, when rc != RL_OK */
     int done;
+    pthread_cond_t *cv;     /* the waiter's, signalled when done */
     struct work *next;
 };
 
