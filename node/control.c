@@ -13,7 +13,6 @@
 
 #include <jansson.h>
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,7 +556,7 @@ ctl_main(void *arg)
     nng_aio *aio;
     nng_ctx ctx;
 
-    if (nng_aio_alloc(&aio, NULL, NULL) != 0 || nng_ctx_open(&ctx, n->ctl_sock) != 0)
+    if (nng_aio_alloc(&aio, NULL, NULL) != 0 || nng_ctx_open(&ctx, n->ctl.sock) != 0)
         log_fatal("control: cannot start a worker");
     for (;;) {
         nng_msg *msg;
@@ -596,40 +595,18 @@ ctl_main(void *arg)
 int
 control_start(struct node *n, const char *url, int nworkers)
 {
-    int rc;
+    int rc = node_rep_start(n, &n->ctl, "control", url,
+                            (size_t)(2 * n->cfg.max_message_bytes + 4096),
+                            nworkers, ctl_main);
 
-    n->ctl_thr = calloc((size_t)nworkers, sizeof(*n->ctl_thr));
-    if (n->ctl_thr == NULL)
-        return RL_ENOMEM;
-    if ((rc = nng_rep0_open(&n->ctl_sock)) != 0)
-        return RL_ELINK;
-    nng_socket_set_size(n->ctl_sock, NNG_OPT_RECVMAXSZ,
-                        (size_t)(2 * n->cfg.max_message_bytes + 4096));
-    if ((rc = nng_listen(n->ctl_sock, url, NULL, 0)) != 0) {
-        log_warn("control: cannot listen on %s: %s", url, nng_strerror(rc));
-        nng_close(n->ctl_sock);
-        free(n->ctl_thr);
-        n->ctl_thr = NULL;
-        return RL_ELINK;
-    }
-    n->n_ctl_thr = nworkers;
-    for (int i = 0; i < nworkers; i++)
-        if (pthread_create(&n->ctl_thr[i], NULL, ctl_main, n) != 0)
-            log_fatal("control: cannot start threads");
-    log_info("control socket on %s", url);
-    return RL_OK;
+    if (rc == RL_OK)
+        log_info("control socket on %s", url);
+    return rc;
 }
 
 /* control_stop - close and join */
 void
 control_stop(struct node *n)
 {
-    if (n->ctl_thr == NULL)
-        return;
-    if (node_close_socket(n, n->ctl_sock, "control", 2000) != 0)
-        return; /* workers may still be inside nng: leave them */
-    for (int i = 0; i < n->n_ctl_thr; i++)
-        pthread_join(n->ctl_thr[i], NULL);
-    free(n->ctl_thr);
-    n->ctl_thr = NULL;
+    node_rep_stop(n, &n->ctl, "control");
 }

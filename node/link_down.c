@@ -11,7 +11,6 @@
  * Anything refused is audited with its reason and not stored.
  */
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +201,7 @@ down_main(void *arg)
     nng_ctx ctx;
 
     if (items == NULL || nng_aio_alloc(&aio, NULL, NULL) != 0 ||
-        nng_ctx_open(&ctx, n->down_sock) != 0)
+        nng_ctx_open(&ctx, n->down.sock) != 0)
         log_fatal("link: cannot start a downstream worker");
     for (;;) {
         Relay__LinkReply rep = RELAY__LINK_REPLY__INIT;
@@ -254,39 +253,22 @@ down_main(void *arg)
 int
 link_down_start(struct node *n)
 {
+    size_t maxsz = (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536);
     int rc;
 
     n->child_seen_ms = calloc(n->dir.n, sizeof(*n->child_seen_ms));
-    n->n_down_thr = (int)n->cfg.link_workers;
-    n->down_thr = calloc((size_t)n->n_down_thr, sizeof(*n->down_thr));
-    if (n->child_seen_ms == NULL || n->down_thr == NULL)
+    if (n->child_seen_ms == NULL)
         return RL_ENOMEM;
-    if ((rc = nng_rep0_open(&n->down_sock)) != 0)
-        return RL_ELINK;
-    nng_socket_set_size(n->down_sock, NNG_OPT_RECVMAXSZ,
-                        (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536));
-    if ((rc = nng_listen(n->down_sock, n->cfg.listen, NULL, 0)) != 0) {
-        log_warn("link: cannot listen on %s: %s", n->cfg.listen, nng_strerror(rc));
-        nng_close(n->down_sock);
-        return RL_ELINK;
-    }
-    for (int i = 0; i < n->n_down_thr; i++)
-        if (pthread_create(&n->down_thr[i], NULL, down_main, n) != 0)
-            log_fatal("link: cannot start threads");
-    log_info("listening for children on %s", n->cfg.listen);
-    return RL_OK;
+    rc = node_rep_start(n, &n->down, "downstream", n->cfg.listen, maxsz,
+                        (int)n->cfg.link_workers, down_main);
+    if (rc == RL_OK)
+        log_info("listening for children on %s", n->cfg.listen);
+    return rc;
 }
 
 /* link_down_stop - close and join */
 void
 link_down_stop(struct node *n)
 {
-    if (n->down_thr == NULL)
-        return;
-    if (node_close_socket(n, n->down_sock, "downstream", 2000) != 0)
-        return; /* workers may still be inside nng: leave them */
-    for (int i = 0; i < n->n_down_thr; i++)
-        pthread_join(n->down_thr[i], NULL);
-    free(n->down_thr);
-    n->down_thr = NULL;
+    node_rep_stop(n, &n->down, "downstream");
 }

@@ -10,6 +10,8 @@
 
 #include "log.h"
 
+#include <nng/protocol/reqrep0/rep.h>
+
 /* node_notify - publish a commit */
 void
 node_notify(struct node *n)
@@ -135,4 +137,46 @@ node_close_socket(struct node *n, nng_socket s, const char *what, int64_t ms)
     log_warn("%s socket did not close within %lld ms; left to process exit",
              what, (long long)ms);
     return -1;
+}
+
+/* node_rep_start - socket, listener, workers */
+int
+node_rep_start(struct node *n, struct rep_pool *p, const char *what,
+               const char *url, size_t maxsz, int nworkers, void *(*fn)(void *))
+{
+    int rc;
+
+    p->thr = calloc((size_t)nworkers, sizeof(*p->thr));
+    if (p->thr == NULL)
+        return RL_ENOMEM;
+    if ((rc = nng_rep0_open(&p->sock)) == 0) {
+        nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, maxsz);
+        if ((rc = nng_listen(p->sock, url, NULL, 0)) != 0)
+            nng_close(p->sock);
+    }
+    if (rc != 0) {
+        log_warn("%s: cannot listen on %s: %s", what, url, nng_strerror(rc));
+        free(p->thr);
+        p->thr = NULL;
+        return RL_ELINK;
+    }
+    p->n = nworkers;
+    for (int i = 0; i < nworkers; i++)
+        if (pthread_create(&p->thr[i], NULL, fn, n) != 0)
+            log_fatal("%s: cannot start threads", what);
+    return RL_OK;
+}
+
+/* node_rep_stop - bounded close, then join */
+void
+node_rep_stop(struct node *n, struct rep_pool *p, const char *what)
+{
+    if (p->thr == NULL)
+        return;
+    if (node_close_socket(n, p->sock, what, 2000) != 0)
+        return; /* workers may still be inside nng: leave them */
+    for (int i = 0; i < p->n; i++)
+        pthread_join(p->thr[i], NULL);
+    free(p->thr);
+    p->thr = NULL;
 }

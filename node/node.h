@@ -23,6 +23,13 @@
 
 struct writer;
 
+/* A rep socket served by a pool of threads, each owning one context. */
+struct rep_pool {
+    nng_socket sock;
+    pthread_t *thr; /* NULL when not running */
+    int n;
+};
+
 struct node {
     struct config cfg;
     struct directory dir;
@@ -46,15 +53,11 @@ struct node {
     int sockets_stuck;      /* a socket close gave up: skip freeing */
 
     /* downstream server (parent side) */
-    nng_socket down_sock;
-    pthread_t *down_thr;
-    int n_down_thr;
+    struct rep_pool down;
     _Atomic int64_t *child_seen_ms; /* per directory index: last request */
 
     /* control socket */
-    nng_socket ctl_sock;
-    pthread_t *ctl_thr;
-    int n_ctl_thr;
+    struct rep_pool ctl;
 };
 
 /* node_notify - after a commit: wake everyone who waits on the store. */
@@ -68,6 +71,15 @@ int node_sleep(struct node *n, int64_t ms);
  * can stall in close while a dialer races a peer going away); 0 closed,
  * -1 gave up and leaves the socket to process exit. */
 int node_close_socket(struct node *n, nng_socket s, const char *what, int64_t ms);
+/* node_rep_start - open a rep socket that refuses messages above maxsz,
+ * listen on url, and start nworkers threads running fn(n). On failure
+ * nothing is left open and the reason is logged. */
+int node_rep_start(struct node *n, struct rep_pool *p, const char *what,
+                   const char *url, size_t maxsz, int nworkers,
+                   void *(*fn)(void *)) RL_MUST_CHECK;
+/* node_rep_stop - close the socket (bounded) and join the workers, which
+ * leave their loop on NNG_ECLOSED. */
+void node_rep_stop(struct node *n, struct rep_pool *p, const char *what);
 /* node_backoff_ms - capped exponential delay with jitter for attempt k. */
 int64_t node_backoff_ms(const struct node *n, int k);
 

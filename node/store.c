@@ -10,6 +10,7 @@
  * it shared, store_grow holds it exclusive, as mdb_env_set_mapsize requires
  * that no transaction of this process is open.
  */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "store.h"
 
 #include <errno.h>
@@ -104,7 +105,14 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
 
     if (s == NULL)
         return RL_ENOMEM;
-    pthread_rwlock_init(&s->resize, NULL);
+    pthread_rwlockattr_t ra;
+
+    /* writer-preferring: held polls re-read after every commit and must not
+     * starve a map resize */
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->resize, &ra);
+    pthread_rwlockattr_destroy(&ra);
     s->readonly = readonly;
     s->map_bytes = map_mb << 20;
     s->map_max_bytes = map_max_mb << 20;

@@ -121,6 +121,7 @@ class BadConfig(relaytest.unittest.TestCase):
 
     def test_check_names_file_line_key(self):
         tmp = tempfile.mkdtemp(prefix="relay-test.")
+        self.addCleanup(relaytest.shutil.rmtree, tmp, True)
         fed = relaytest.Federation(tmp)
         fed.init(relaytest.CHAIN)
         conf = fed.nodes["ag-a"]["config"]
@@ -140,7 +141,6 @@ class BadConfig(relaytest.unittest.TestCase):
         r = subprocess.run([fed.node_bin, "--config", good, "--check"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn("readable by group or others", r.stderr)
-        subprocess.run(["rm", "-rf", tmp])
 
 
 if __name__ == "__main__":
