@@ -7,3 +7,6 @@ target_compile_definitions(test_envelope PRIVATE KAT_ENVELOPE="${CMAKE_CURRENT_S
 add_test(NAME unit.kat_check COMMAND ${SYS_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/unit/kat_check.py ${CMAKE_CURRENT_SOURCE_DIR}/unit/kat_envelope.txt)
 set_tests_properties(unit.kat_check PROPERTIES TIMEOUT 60)
 relay_unit_test(test_store)
+relay_unit_test(test_policy)
+target_link_libraries(test_policy PRIVATE relaypolicy)
+target_compile_definitions(test_policy PRIVATE POLICY_DIR="${PROJECT_SOURCE_DIR}/policy")
