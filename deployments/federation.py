@@ -68,8 +68,9 @@ class Federation:
             self.nodes[nid] = {
                 "tier": sec["tier"], "parent": sec.get("parent", ""),
                 "city": sec.get("city", ""), "sector": sec.get("sector", "none"),
+                "role": sec.get("role", ""), "contact": sec.get("contact", ""),
                 "key": key, "pub": pub,
-                "port": free_port() if sec["tier"] != "agency" else 0,
+                "port": free_port() if sec["tier"] not in ("agency", "office") else 0,
                 "config": os.path.join(self.dir, nid + ".conf"),
                 "control": "ipc://" + os.path.join(self.dir, nid + ".ctl"),
                 "log": os.path.join(self.dir, nid + ".log"),
@@ -79,7 +80,7 @@ class Federation:
             for nid in order:
                 n = self.nodes[nid]
                 f.write("[%s]\ntier = %s\n" % (nid, n["tier"]))
-                for k in ("parent", "city"):
+                for k in ("parent", "city", "role", "contact"):
                     if n[k]:
                         f.write("%s = %s\n" % (k, n[k]))
                 f.write("sector = %s\nkey = %s\n\n" % (n["sector"], n["pub"]))

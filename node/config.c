@@ -40,6 +40,7 @@ static const struct cfg_row cfg_table[] = {
     {"store", CFG_STR, OFF(store), NULL, 1, CONFIG_STR - 1},
     {"key", CFG_STR, OFF(key), NULL, 1, CONFIG_STR - 1},
     {"directory", CFG_STR, OFF(directory), NULL, 1, CONFIG_STR - 1},
+    {"policy", CFG_STR, OFF(policy), OPT, 0, CONFIG_STR - 1},
     {"clock", CFG_CLOCK, 0, "system", 0, 0},
     {"map_mb", CFG_INT, OFF(map_mb), "64", 1, 1 << 20},
     {"map_max_mb", CFG_INT, OFF(map_max_mb), "4096", 1, 1 << 20},
@@ -257,7 +258,7 @@ config_load(const char *path, struct config *c, char *err, size_t errlen)
         cfg_error(&L, 0, "upstream", "%s", "required for every tier but national");
     if (c->upstream[0] && !c->have_upstream_key)
         cfg_error(&L, 0, "upstream_key", "%s", "required when upstream is set");
-    if (c->tier != TIER_AGENCY && c->tier != TIER_NONE && !c->listen[0])
+    if (c->tier != TIER_AGENCY && c->tier != TIER_OFFICE && c->tier != TIER_NONE && !c->listen[0])
         cfg_error(&L, 0, "listen", "%s", "required for tiers that have children");
     if (c->map_max_mb < c->map_mb)
         cfg_error(&L, cfg_line(&L, "map_max_mb"), "map_max_mb", "%s",

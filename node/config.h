@@ -37,6 +37,7 @@ struct config {
     char store[CONFIG_STR];     /* LMDB directory */
     char key[CONFIG_STR];       /* secret key file */
     char directory[CONFIG_STR]; /* directory file */
+    char policy[CONFIG_STR];    /* policy file; empty: the built-in default */
     int clock_manual;           /* "clock = manual:<ISO 8601>" */
     int64_t clock_start_us;
     int64_t map_mb;             /* initial LMDB map size */

@@ -22,7 +22,9 @@
 #include "form.h"
 #include "log.h"
 #include "node.h"
+#include "plan.h"
 #include "writer.h"
+#include <sodium.h>
 
 #define CTL_MAX_TO 4096
 
@@ -103,6 +105,37 @@ ctl_audience(struct node *n, const Relay__Advisory *a, char **to, size_t *nto)
     return *nto ? NULL : "the audience names no node";
 }
 
+/* ctl_drill_notice_check - a drill report must answer a drill notice sent here */
+static const char *
+ctl_drill_notice_check(struct node *n, const Relay__Body *b)
+{
+    struct store_txn t;
+    struct env_msg m;
+    const char *why = NULL, *w;
+    uint8_t *buf;
+    size_t len;
+
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return "cannot read the store";
+    if (store_get_message(&t, b->report->drill_of.data, &buf, &len) != RL_OK) {
+        store_abort(&t);
+        return "drill_of: no drill notice with that id here";
+    }
+    store_abort(&t);
+    if (env_open(buf, len, SIZE_MAX, &m, &w) != RL_OK) {
+        free(buf);
+        return "drill_of: the stored message cannot be read";
+    }
+    free(buf);
+    if (m.body->kind_case != RELAY__BODY__KIND_NOTICE ||
+        m.body->notice->kind != RELAY__NOTICE_KIND__DRILL)
+        why = "drill_of: that message is not a drill notice";
+    else if (m.body->n_to != 1 || strcmp(m.body->to[0], n->self->id) != 0)
+        why = "drill_of: that drill notice is for another agency";
+    env_msg_free(&m);
+    return why;
+}
+
 /* ctl_address - who a new message goes to, and whether this node may send it */
 static const char *
 ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
@@ -121,10 +154,21 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
         return ctl_audience(n, b->advisory, to, nto);
     }
     if (b->kind_case == RELAY__BODY__KIND_REPORT) {
+        static __thread char perr[300];
+        struct plan pl;
+
         if (n->parent == NULL)
             return "the national node has no reporting target to report to";
-        to_add(to, nto, n->parent->id, n->self->id);
-        to_add(to, nto, national, n->self->id);
+        if (n->cfg.tier == TIER_OFFICE)
+            return "office nodes receive escalations only; they do not report";
+        if (plan_report(&n->pol, &n->dir, n->self->id, b->report, b->drill, &pl,
+                        perr, sizeof(perr)) != RL_OK)
+            return perr;
+        if (b->report->drill_of.len == 16 && (why = ctl_drill_notice_check(n, b)) != NULL)
+            return why;
+        /* R-UP: target and national; R-COPY3: the city, when central */
+        for (size_t i = 0; i < pl.nreport_to; i++)
+            to_add(to, nto, pl.report_to[i], n->self->id);
         memcpy(iid, b->id.data, 16);
         *has_iid = 1;
         return NULL;
@@ -147,17 +191,82 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
         int is_target = author->parent_ix >= 0 &&
                         &n->dir.nodes[author->parent_ix] == n->self;
         if (!is_target && n->cfg.tier != TIER_NATIONAL)
-            why = "only the incident's reporting target or the national center reviews it";
+            why = "only the incident's reporting target or the national center reviews it (R-REVIEW, R-LATE-REVIEW)";
+        else if (b->review->closure && r->state != RELAY__INCIDENT_STATE__CLOSING)
+            why = "closure review: the incident has no closure awaiting review (R-CLOSE-REVIEW)";
         to_add(to, nto, author->id, n->self->id);
+        if (author->parent_ix >= 0)
+            to_add(to, nto, n->dir.nodes[author->parent_ix].id, n->self->id);
         to_add(to, nto, national, n->self->id);
+    } else if (b->kind_case == RELAY__BODY__KIND_NOTICE) {
+        /* R-SUPPORT: the national center dispatches technical support */
+        if (n->cfg.tier != TIER_NATIONAL)
+            why = "only the national center dispatches technical support (R-SUPPORT)";
+        to_add(to, nto, author->id, n->self->id);
+        if (author->parent_ix >= 0)
+            to_add(to, nto, n->dir.nodes[author->parent_ix].id, n->self->id);
     } else if (strcmp(author->id, n->self->id) != 0) {
         why = "only the agency that filed the incident sends this";
     } else {
         to_add(to, nto, n->parent->id, n->self->id);
         to_add(to, nto, national, n->self->id);
+        /* R-COPY3: every later update goes to the city too (the directory's
+         * copy of the id: r is freed before the message is sealed) */
+        const struct dir_node *city = r->city[0] ? dir_find(&n->dir, r->city) : NULL;
+        if (city)
+            to_add(to, nto, city->id, n->self->id);
     }
     relay__incident_record__free_unpacked(r, NULL);
     return why;
+}
+
+static json_t *ctl_incident_view(struct node *n, struct store_txn *t, const uint8_t id[16],
+                                 int full, int64_t now, Relay__IncidentRecord **keep);
+
+/* ctl_support_body - R-SUPPORT: {"incident", "text"} into a SUPPORT notice */
+static int
+ctl_support_body(json_t *args, Relay__Body *b, char *err, size_t errlen)
+{
+    const char *key, *text;
+    json_t *v;
+    Relay__Notice *no;
+    uint8_t iid[16];
+
+    if (!json_is_object(args)) {
+        snprintf(err, errlen, "the arguments of 'support' must be an object");
+        return RL_EINVAL;
+    }
+    json_object_foreach(args, key, v) {
+        if (strcmp(key, "incident") != 0 && strcmp(key, "text") != 0) {
+            snprintf(err, errlen, "unknown field '%.60s'", key);
+            return RL_EINVAL;
+        }
+    }
+    if (ctl_id(args, "incident", iid) != 0) {
+        snprintf(err, errlen, "field 'incident': must be 32 hex digits (an incident id)");
+        return RL_EINVAL;
+    }
+    text = json_string_value(json_object_get(args, "text"));
+    if (text == NULL || text[0] == '\0' || strlen(text) > 8192) {
+        snprintf(err, errlen, "field 'text': required, 1..8192 bytes: what support, who, when");
+        return RL_EINVAL;
+    }
+    if ((no = malloc(sizeof(*no))) == NULL)
+        return RL_ENOMEM;
+    relay__notice__init(no);
+    no->kind = RELAY__NOTICE_KIND__SUPPORT;
+    no->incident.data = malloc(16);
+    no->text = strdup(text);
+    no->rule = strdup("R-SUPPORT");
+    b->kind_case = RELAY__BODY__KIND_NOTICE;
+    b->notice = no;
+    if (no->incident.data == NULL || no->text == NULL || no->rule == NULL) {
+        form_body_clear(b);
+        return RL_ENOMEM;
+    }
+    memcpy(no->incident.data, iid, 16);
+    no->incident.len = 16;
+    return RL_OK;
 }
 
 /* ctl_submit - validate, address, sign, commit */
@@ -178,8 +287,10 @@ ctl_submit(struct node *n, json_t *req)
 
     if (kind == NULL)
         return ctl_error("%s", "submit needs \"kind\"");
-    if (form_to_body(kind, json_object_get(req, "args"), clock_now_us(), &b,
-                     err, sizeof(err)) != RL_OK)
+    if (strcmp(kind, "support") == 0
+            ? ctl_support_body(json_object_get(req, "args"), &b, err, sizeof(err)) != RL_OK
+            : form_to_body(kind, json_object_get(req, "args"), clock_now_us(), &b,
+                           err, sizeof(err)) != RL_OK)
         return ctl_error("%s", err);
     env_id_new(id);
     b.id.data = id;
@@ -215,8 +326,21 @@ ctl_submit(struct node *n, json_t *req)
     env_id_hex(id, hex);
     json_object_set_new(rep, "id", json_string(hex));
     if (has_iid) {
+        struct store_txn t;
+        json_t *v;
         env_id_hex(iid, hex);
         json_object_set_new(rep, "incident", json_string(hex));
+        if (it.m.body->kind_case == RELAY__BODY__KIND_REPORT &&
+            store_begin(n->store, 0, &t) == RL_OK) {
+            v = ctl_incident_view(n, &t, iid, 0, clock_now_us(), NULL);
+            store_abort(&t);
+            if (v) {
+                json_object_set(rep, "advised_level", json_object_get(v, "advised_level"));
+                json_object_set(rep, "below_advised", json_object_get(v, "below_advised"));
+                json_object_set(rep, "dues", json_object_get(v, "dues"));
+                json_decref(v);
+            }
+        }
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < it.m.body->n_to; i++)
@@ -260,46 +384,147 @@ hops_json(const struct env_msg *m)
     return arr;
 }
 
-/* ctl_incident_view - incident record plus its report's title and hops */
+/* ctl_due_json - one due time: when, met or not, time left or overdue */
 static json_t *
-ctl_incident_view(struct store_txn *t, const uint8_t id[16], int full)
+ctl_due_json(const Relay__Due *d, int active, int64_t now)
+{
+    const char *state;
+    json_t *o;
+
+    if (d->met_us)
+        state = d->met_us <= d->due_us ? "met" : "met late";
+    else if (!active)
+        state = "not met (incident closed or withdrawn)";
+    else
+        state = now > d->due_us ? "overdue" : "open";
+    o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:b,s:b}", "deadline",
+                  policy_deadline_name((int)d->which), "rule",
+                  policy_deadline_rule_id((int)d->which), "due", iso_json(d->due_us),
+                  "met", iso_json(d->met_us), "state", state, "notice_sent", d->fired,
+                  "judged_here", d->owner);
+    if (!d->met_us && active) {
+        int64_t s = (d->due_us - now) / 1000000;
+        json_object_set_new(o, s >= 0 ? "left_s" : "overdue_s",
+                            json_integer(s >= 0 ? s : -s));
+    }
+    return o;
+}
+
+/* ctl_record_active - due times still run */
+static int
+ctl_record_active(const Relay__IncidentRecord *r)
+{
+    return r->state != RELAY__INCIDENT_STATE__CLOSED &&
+           r->state != RELAY__INCIDENT_STATE__CLOSING &&
+           r->state != RELAY__INCIDENT_STATE__WITHDRAWN;
+}
+
+/* ctl_overdue - how many of r's due times are past and unmet */
+static int
+ctl_overdue(const Relay__IncidentRecord *r, int64_t now)
+{
+    int k = 0;
+
+    if (!ctl_record_active(r))
+        return 0;
+    for (size_t i = 0; i < r->n_dues; i++)
+        if (r->dues[i]->due_us && !r->dues[i]->met_us && now > r->dues[i]->due_us)
+            k++;
+    return k;
+}
+
+/* ctl_queue_reason - why r is in this node's review queue, or NULL
+ * (R-REVIEW, R-LEVEL-3, R-CLOSE-REVIEW; R-LATE-REVIEW at the national node) */
+static const char *
+ctl_queue_reason(struct node *n, const Relay__IncidentRecord *r, int64_t now)
+{
+    int target = r->target[0] && strcmp(r->target, n->self->id) == 0;
+    int national = n->cfg.tier == TIER_NATIONAL;
+
+    if (!r->have_report || r->state == RELAY__INCIDENT_STATE__WITHDRAWN ||
+        r->state == RELAY__INCIDENT_STATE__CLOSED)
+        return NULL;
+    if (target) {
+        if (r->state == RELAY__INCIDENT_STATE__CLOSING)
+            return "closure review (R-CLOSE-REVIEW)";
+        if (r->requested_level)
+            return "level change requested (R-LEVEL-3)";
+        if (!r->reviewed_level)
+            return "level review (R-REVIEW)";
+        return NULL;
+    }
+    if (national && !r->national_reviewed) {
+        for (size_t i = 0; i < r->n_dues; i++)
+            if (r->dues[i]->which == POL_D_REVIEW && r->dues[i]->due_us &&
+                !r->dues[i]->met_us && now > r->dues[i]->due_us)
+                return "supervisor late: the national center may review (R-LATE-REVIEW)";
+    }
+    return NULL;
+}
+
+/* ctl_incident_view - incident record plus its report's title, due times
+ * and hops */
+static json_t *
+ctl_incident_view(struct node *n, struct store_txn *t, const uint8_t id[16],
+                  int full, int64_t now, Relay__IncidentRecord **keep)
 {
     Relay__IncidentRecord *r;
     struct env_msg m;
-    json_t *v;
+    const char *q;
+    json_t *v, *dues;
 
     if (store_get_incident(t, id, &r) != RL_OK)
         return NULL;
     v = form_incident_json(r);
     if (r->have_report && ctl_message(t, id, &m) == RL_OK) {
         json_object_set_new(v, "title", json_string(m.body->report->title));
-        json_object_set_new(v, "aware_at", iso_json(m.body->report->aware_us));
         if (full) {
             json_object_set_new(v, "hops", hops_json(&m));
             json_object_set_new(v, "report", form_body_json(m.body));
         }
         env_msg_free(&m);
     }
-    relay__incident_record__free_unpacked(r, NULL);
+    dues = json_array();
+    for (size_t i = 0; i < r->n_dues; i++)
+        if (r->dues[i]->due_us)
+            json_array_append_new(dues, ctl_due_json(r->dues[i], ctl_record_active(r), now));
+    json_object_set_new(v, "dues", dues);
+    json_object_set_new(v, "overdue", json_integer(ctl_overdue(r, now)));
+    q = ctl_queue_reason(n, r, now);
+    json_object_set_new(v, "queue", q ? json_string(q) : json_null());
+    if (keep)
+        *keep = r;
+    else
+        relay__incident_record__free_unpacked(r, NULL);
     return v;
 }
 
-/* ctl_list - incidents or advisories held here */
+static json_t *ctl_drill_json(const Relay__DrillRecord *d, int64_t now);
+
+/* ctl_list - incidents, advisories or drills held here; incidents can be
+ * narrowed to the overdue ones or to this node's review queue */
 static json_t *
 ctl_list(struct node *n, json_t *req)
 {
     const char *what = json_string_value(json_object_get(req, "what"));
+    const char *filter = json_string_value(json_object_get(req, "filter"));
     int adv = what && strcmp(what, "advisories") == 0;
+    int drills = what && strcmp(what, "drills") == 0;
+    int64_t now = clock_now_us();
+    json_int_t real = 0, drill = 0;
     struct store_txn t;
     uint8_t *ids;
     size_t cnt;
     json_t *arr, *rep;
 
-    if (what && !adv && strcmp(what, "incidents") != 0)
-        return ctl_error("list: \"what\" must be incidents or advisories, not '%s'", what);
+    if (what && !adv && !drills && strcmp(what, "incidents") != 0)
+        return ctl_error("list: \"what\" must be incidents, advisories or drills, not '%s'", what);
+    if (filter && strcmp(filter, "overdue") != 0 && strcmp(filter, "queue") != 0)
+        return ctl_error("list: \"filter\" must be overdue or queue, not '%s'", filter);
     if (store_begin(n->store, 0, &t) != RL_OK)
         return ctl_error("%s", "cannot read the store");
-    if (store_list_ids(&t, adv ? "advisories" : "incidents", &ids, &cnt) != RL_OK) {
+    if (store_list_ids(&t, adv ? "advisories" : drills ? "drills" : "incidents", &ids,
+                       &cnt) != RL_OK) {
         store_abort(&t);
         free(ids);
         return ctl_error("%s", "cannot read the store");
@@ -308,8 +533,30 @@ ctl_list(struct node *n, json_t *req)
     for (size_t i = 0; i < cnt; i++) {
         json_t *v = NULL;
         struct env_msg m;
-        if (!adv) {
-            v = ctl_incident_view(&t, ids + 16 * i, 0);
+        if (drills) {
+            Relay__DrillRecord *d;
+            if (store_get_drill(&t, ids + 16 * i, &d) == RL_OK) {
+                v = ctl_drill_json(d, now);
+                relay__drill_record__free_unpacked(d, NULL);
+            }
+        } else if (!adv) {
+            Relay__IncidentRecord *r = NULL;
+            v = ctl_incident_view(n, &t, ids + 16 * i, 0, now, &r);
+            if (v && r) {
+                int keep = !filter ||
+                           (strcmp(filter, "overdue") == 0 ? ctl_overdue(r, now) > 0
+                                                           : ctl_queue_reason(n, r, now) != NULL);
+                if (r->drill)
+                    drill++;
+                else
+                    real++;
+                if (!keep) {
+                    json_decref(v);
+                    v = NULL;
+                }
+            }
+            if (r)
+                relay__incident_record__free_unpacked(r, NULL);
         } else if (ctl_message(&t, ids + 16 * i, &m) == RL_OK) {
             v = form_body_json(m.body);
             env_msg_free(&m);
@@ -320,7 +567,195 @@ ctl_list(struct node *n, json_t *req)
     store_abort(&t);
     free(ids);
     rep = ctl_ok();
-    json_object_set_new(rep, adv ? "advisories" : "incidents", arr);
+    json_object_set_new(rep, adv ? "advisories" : drills ? "drills" : "incidents", arr);
+    if (!adv && !drills) /* R-DRILL: drills are counted apart */
+        json_object_set_new(rep, "counts", json_pack("{s:I,s:I}", "real", real, "drill", drill));
+    return rep;
+}
+
+/* ctl_drill_json - a drill's timing record (R-DRILL): per scenario, when
+ * the agency received the notice, reported, sent its response notice
+ * (first update) and closed; pass when all three came within the window of
+ * the notice's receipt, fail when the window passed first */
+static json_t *
+ctl_drill_json(const Relay__DrillRecord *d, int64_t now)
+{
+    json_t *o, *arr = json_array();
+    char hex[ENV_ID_HEX];
+    int pass = 0, fail = 0, pending = 0;
+
+    for (size_t i = 0; i < d->n_scenarios; i++) {
+        const Relay__DrillScenario *s = d->scenarios[i];
+        int64_t from = s->received_us ? s->received_us : s->sent_us;
+        int64_t end = from + d->window_us;
+        int done = s->report_us && s->response_us && s->closure_us;
+        int in_time = done && s->report_us <= end && s->response_us <= end &&
+                      s->closure_us <= end && s->received_us;
+        const char *res = in_time ? "pass" : (done || now > end) ? "fail" : "pending";
+        json_t *e;
+
+        pass += res[0] == 'p' && res[1] == 'a';
+        fail += res[0] == 'f';
+        pending += res[0] == 'p' && res[1] == 'e';
+        env_id_hex(s->notice.data, hex);
+        e = json_pack("{s:i,s:s,s:i,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:s}", "scenario",
+                      (int)s->number, "agency", s->agency, "level", (int)s->level,
+                      "solvable_by", s->national ? "national" : "supervisor", "notice", hex,
+                      "sent", iso_json(s->sent_us), "received", iso_json(s->received_us),
+                      "report", iso_json(s->report_us), "response", iso_json(s->response_us),
+                      "closure", iso_json(s->closure_us), "result", res);
+        if (s->incident.len == 16) {
+            env_id_hex(s->incident.data, hex);
+            json_object_set_new(e, "incident", json_string(hex));
+        }
+        json_array_append_new(arr, e);
+    }
+    env_id_hex(d->id.data, hex);
+    o = json_pack("{s:s,s:s,s:o,s:I,s:o,s:{s:i,s:i,s:i}}", "id", hex, "supervisor",
+                  d->supervisor, "started", iso_json(d->started_us), "window_s",
+                  (json_int_t)(d->window_us / 1000000), "scenarios", arr, "summary", "pass",
+                  pass, "fail", fail, "pending", pending);
+    return o;
+}
+
+/* ctl_drill_start - R-DRILL: drill notices to a random share of this
+ * supervisor's agencies, scenarios of levels 1-4, in one commit */
+static json_t *
+ctl_drill_start(struct node *n)
+{
+    size_t na = 0, k, ns;
+    size_t *units = NULL, *picked = NULL;
+    uint32_t *rnd = NULL;
+    struct work_item *items = NULL;
+    struct work wk;
+    uint8_t did[16];
+    char dhex[ENV_ID_HEX], nhex[ENV_ID_HEX];
+    json_t *rep = NULL, *arr;
+    int rc = RL_OK;
+
+    if (n->cfg.tier != TIER_CITY && n->cfg.tier != TIER_MINISTRY &&
+        n->cfg.tier != TIER_NATIONAL)
+        return ctl_error("%s", "drill: only a supervisor (city, ministry or national node) runs drills");
+    units = calloc(n->dir.n + 1, sizeof(*units));
+    picked = calloc(n->dir.n + 1, sizeof(*picked));
+    rnd = calloc(n->dir.n + 1, sizeof(*rnd));
+    if (!units || !picked || !rnd)
+        goto oom;
+    for (size_t i = 0; i < n->dir.n; i++)
+        if (n->dir.nodes[i].tier == TIER_AGENCY && n->dir.nodes[i].parent_ix >= 0 &&
+            &n->dir.nodes[n->dir.nodes[i].parent_ix] == n->self)
+            units[na++] = i;
+    if (na == 0) {
+        rep = ctl_error("%s", "drill: this node has no agencies to drill");
+        goto out;
+    }
+    randombytes_buf(rnd, na * sizeof(*rnd));
+    k = policy_drill_pick(&n->pol, na, rnd, picked);
+    ns = policy_drill_scenarios(&n->pol, k);
+    if ((items = calloc(ns, sizeof(*items))) == NULL)
+        goto oom;
+    env_id_new(did);
+    env_id_hex(did, dhex);
+    arr = json_array();
+    for (size_t i = 0; i < ns && rc == RL_OK; i++) {
+        const struct dir_node *ag = &n->dir.nodes[units[picked[i % k]]];
+        Relay__Body b = RELAY__BODY__INIT;
+        Relay__Notice no = RELAY__NOTICE__INIT;
+        char *to[1] = {(char *)ag->id}, text[400];
+        uint8_t id[ENV_ID_LEN], *buf;
+        const char *why;
+        size_t len;
+        unsigned level = (unsigned)(1 + i % 4);
+
+        env_id_new(id);
+        env_id_hex(id, nhex);
+        snprintf(text, sizeof(text),
+                 "R-DRILL scenario %zu: a level %u incident (%s). Within %lld min file a drill "
+                 "report with drill_of %s, a response update and a closure.",
+                 i + 1, level, level >= 3 ? "needs the national center" : "solvable by the supervisor",
+                 (long long)(n->pol.drill_window_us / 60000000), nhex);
+        b.id.data = id;
+        b.id.len = sizeof(id);
+        b.author = (char *)n->self->id;
+        b.created_us = clock_now_us();
+        b.to = to;
+        b.n_to = 1;
+        b.drill = 1;
+        b.kind_case = RELAY__BODY__KIND_NOTICE;
+        b.notice = &no;
+        no.kind = RELAY__NOTICE_KIND__DRILL;
+        no.text = text;
+        no.rule = "R-DRILL";
+        no.level = level;
+        no.drill.data = did;
+        no.drill.len = 16;
+        no.scenario = (uint32_t)(i + 1);
+        if ((rc = env_seal(&b, n->kp, &buf, &len)) != RL_OK)
+            break;
+        rc = env_open(buf, len, SIZE_MAX, &items[i].m, &why);
+        free(buf);
+        json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "scenario", (json_int_t)(i + 1),
+                                             "agency", ag->id, "level", (json_int_t)level,
+                                             "notice", nhex));
+    }
+    if (rc == RL_OK) {
+        memset(&wk, 0, sizeof(wk));
+        wk.type = WORK_INBOUND;
+        wk.items = items;
+        wk.n = ns;
+        rc = writer_run(n, &wk);
+    }
+    if (rc != RL_OK) {
+        json_decref(arr);
+        rep = ctl_error("drill: not started: %s", wk.err[0] ? wk.err : rl_strerror(rc));
+    } else {
+        rep = ctl_ok();
+        json_object_set_new(rep, "drill", json_string(dhex));
+        json_object_set_new(rep, "agencies", json_integer((json_int_t)na));
+        json_object_set_new(rep, "drilled", json_integer((json_int_t)k));
+        json_object_set_new(rep, "scenarios", arr);
+        log_info("[DRILL] drill %s started: %zu scenarios for %zu of %zu agencies", dhex, ns,
+                 k, na);
+    }
+    for (size_t i = 0; i < ns; i++)
+        env_msg_free(&items[i].m);
+    goto out;
+oom:
+    rep = ctl_error("%s", "drill: out of memory");
+out:
+    free(items);
+    free(units);
+    free(picked);
+    free(rnd);
+    return rep;
+}
+
+/* ctl_drill - start a drill, or show one's timing record */
+static json_t *
+ctl_drill(struct node *n, json_t *req)
+{
+    const char *action = json_string_value(json_object_get(req, "action"));
+    Relay__DrillRecord *d;
+    struct store_txn t;
+    uint8_t id[16];
+    json_t *rep;
+    int rc;
+
+    if (action && strcmp(action, "start") == 0)
+        return ctl_drill_start(n);
+    if (!action || strcmp(action, "record") != 0)
+        return ctl_error("%s", "drill: \"action\" must be start or record");
+    if (ctl_id(req, "id", id) != 0)
+        return ctl_error("%s", "drill record: \"id\" must be 32 hex digits (a drill id)");
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return ctl_error("%s", "cannot read the store");
+    rc = store_get_drill(&t, id, &d);
+    store_abort(&t);
+    if (rc != RL_OK)
+        return ctl_error("%s", "drill record: no drill with that id was started here");
+    rep = ctl_ok();
+    json_object_set_new(rep, "drill", ctl_drill_json(d, clock_now_us()));
+    relay__drill_record__free_unpacked(d, NULL);
     return rep;
 }
 
@@ -337,7 +772,7 @@ ctl_show(struct node *n, json_t *req)
         return ctl_error("%s", "show: \"id\" must be 32 hex digits");
     if (store_begin(n->store, 0, &t) != RL_OK)
         return ctl_error("%s", "cannot read the store");
-    v = ctl_incident_view(&t, id, 1);
+    v = ctl_incident_view(n, &t, id, 1, clock_now_us(), NULL);
     if (v) {
         store_abort(&t);
         rep = ctl_ok();
@@ -392,6 +827,8 @@ ctl_status(struct node *n)
     json_object_set_new(rep, "tier", json_string(config_tier_name(n->cfg.tier)));
     json_object_set_new(rep, "clock", json_string(clock_is_manual() ? "manual" : "system"));
     json_object_set_new(rep, "now", iso_json(clock_now_us()));
+    json_object_set_new(rep, "policy", json_string(n->pol.name));
+    json_object_set_new(rep, "policy_source", json_string(n->pol_source));
     json_object_set_new(rep, "counts",
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)c.messages,
                   "incidents", (json_int_t)c.incidents, "advisories",
@@ -540,6 +977,8 @@ ctl_dispatch(struct node *n, const char *buf, size_t len)
         rep = ctl_wait(n, req);
     else if (strcmp(verb, "clock") == 0)
         rep = ctl_clock(n, req);
+    else if (strcmp(verb, "drill") == 0)
+        rep = ctl_drill(n, req);
     else if (strcmp(verb, "audit-verify") == 0)
         rep = ctl_audit_verify(n);
     else

@@ -23,7 +23,7 @@ static const char *sector_names[] = {
 /* Where each key of one node was given; 0 where it was not. */
 struct dir_lines {
     int first; /* the node's first key */
-    int tier, parent, city, sector, key;
+    int tier, parent, city, sector, key, role, contact;
 };
 
 struct dir_load {
@@ -54,6 +54,38 @@ dir_sector_parse(const char *s)
         if (strcmp(s, sector_names[i]) == 0)
             return (int)i;
     return -1;
+}
+
+static const char *const role_names[] = {"none", "homeland", "nsc", "ci-group"};
+
+/* dir_role_name - enum dir_role to text */
+const char *
+dir_role_name(int role)
+{
+    if (role < 0 || role > DIR_ROLE_CI_GROUP)
+        return "none";
+    return role_names[role];
+}
+
+/* dir_role_parse - text to enum dir_role; DIR_ROLE_NONE if unknown */
+int
+dir_role_parse(const char *s)
+{
+    for (int i = 1; i <= DIR_ROLE_CI_GROUP; i++)
+        if (strcmp(s, role_names[i]) == 0)
+            return i;
+    return DIR_ROLE_NONE;
+}
+
+/* dir_office - the office node with role (and sector, for a ci-group), or NULL */
+const struct dir_node *
+dir_office(const struct directory *d, int role, int sector)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->nodes[i].role == role &&
+            (role != DIR_ROLE_CI_GROUP || d->nodes[i].sector == sector))
+            return &d->nodes[i];
+    return NULL;
 }
 
 /* dir_error - record a problem */
@@ -133,6 +165,10 @@ dir_handler(void *user, const char *section, const char *name,
         at = &ln->sector;
     else if (strcmp(name, "key") == 0)
         at = &ln->key;
+    else if (strcmp(name, "role") == 0)
+        at = &ln->role;
+    else if (strcmp(name, "contact") == 0)
+        at = &ln->contact;
     else
         at = NULL;
     if (at == NULL) {
@@ -169,6 +205,14 @@ dir_handler(void *user, const char *section, const char *name,
     } else if (strcmp(name, "key") == 0) {
         if (keys_unhex(value, e->pk, 32) != 0)
             dir_error(L, line, section, name, "must be 64 hex digits (a public key)");
+    } else if (strcmp(name, "role") == 0) {
+        e->role = dir_role_parse(value);
+        if (e->role == DIR_ROLE_NONE)
+            dir_error(L, line, section, name, "not one of homeland, nsc, ci-group");
+    } else if (strcmp(name, "contact") == 0) {
+        if (strlen(value) >= sizeof(e->contact))
+            dir_error(L, line, section, name, "longer than 127 characters");
+        snprintf(e->contact, sizeof(e->contact), "%s", value);
     }
     return 1;
 }
@@ -235,6 +279,10 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
             dir_error(&L, ln->parent, e->id, "parent", "names no node of this directory");
         if (e->city[0] && dir_index(d, e->city) < 0)
             dir_error(&L, ln->city, e->id, "city", "names no node of this directory");
+        if (e->role != DIR_ROLE_NONE && e->tier != TIER_OFFICE)
+            dir_error(&L, ln->role, e->id, "role", "only office nodes have a role");
+        if (e->role == DIR_ROLE_CI_GROUP && e->sector == 0)
+            dir_error(&L, ln->role, e->id, "role", "a ci-group needs its sector");
     }
     if (d->root < 0 && d->n > 0)
         dir_error(&L, 0, "-", "tier", "no national node");

@@ -9,6 +9,12 @@
  *     city   = taipei          ; the city the agency belongs to, if any
  *     sector = government      ; CI sector, or none
  *     key    = <64 hex digits> ; Ed25519 public key
+ *     contact = N-CERT duty desk +886-2-0000-0000   ; optional: the phone
+ *               contact of R-OFFLINE, and the CISO of R-ESC-CISO
+ *
+ * Office nodes (tier office, children of the national node) carry a role:
+ * homeland (Homeland Security Office), nsc (NSC ICT Security Office) or
+ * ci-group (a CI security management sub-group, with its sector).
  *
  * The parent relation forms one tree rooted at the single national node.
  * Routing walks that tree: a message towards a node inside our subtree goes
@@ -22,6 +28,8 @@
 
 #include "err.h"
 
+enum dir_role { DIR_ROLE_NONE, DIR_ROLE_HOMELAND, DIR_ROLE_NSC, DIR_ROLE_CI_GROUP };
+
 struct dir_node {
     char id[64];
     int tier;     /* enum tier */
@@ -30,6 +38,8 @@ struct dir_node {
     int sector;   /* Relay__Sector */
     uint8_t pk[32];
     int parent_ix; /* index of the parent, -1 at the root */
+    int role;      /* enum dir_role */
+    char contact[128];
 };
 
 struct directory {
@@ -54,6 +64,12 @@ const char *dir_next_hop(const struct directory *d, const char *self,
                          const char *dest);
 /* dir_national - the root's id. */
 const char *dir_national(const struct directory *d);
+/* dir_office - the office with role (for DIR_ROLE_CI_GROUP: of sector), or NULL. */
+const struct dir_node *dir_office(const struct directory *d, int role, int sector);
+/* dir_role_name / dir_role_parse - "homeland", "nsc", "ci-group"; parse
+ * returns DIR_ROLE_NONE when unknown. */
+const char *dir_role_name(int role);
+int dir_role_parse(const char *s);
 /* dir_sector_name / dir_sector_parse - Relay__Sector names ("none", "ict"...). */
 const char *dir_sector_name(int sector);
 int dir_sector_parse(const char *s);

@@ -451,27 +451,33 @@ rd_tiers(const struct rd *r, const char *key, size_t *n, Relay__Tier **out)
     return RL_OK;
 }
 
-/* rd_incident - read the required 32-hex-digit "incident" into *out */
+/* rd_id - read a 32-hex-digit id field into *out; required or optional */
 static int
-rd_incident(const struct rd *r, ProtobufCBinaryData *out)
+rd_id(const struct rd *r, const char *key, int required, ProtobufCBinaryData *out)
 {
-    json_t *v = json_object_get(r->o, "incident");
+    json_t *v = json_object_get(r->o, key);
     uint8_t id[ENV_ID_LEN];
     const char *s;
     int rc;
 
     if (v == NULL)
-        return rd_fail(r, "incident", -1, "required");
-    if ((rc = chk_str(r, "incident", -1, v, 0, &s)) != RL_OK)
+        return required ? rd_fail(r, key, -1, "required") : RL_OK;
+    if ((rc = chk_str(r, key, -1, v, 0, &s)) != RL_OK)
         return rc;
     if (env_id_parse(s, id) != 0)
-        return rd_fail(r, "incident", -1,
-                       "must be 32 hex digits (an incident id)");
+        return rd_fail(r, key, -1, "must be 32 hex digits (a message id)");
     if ((out->data = malloc(ENV_ID_LEN)) == NULL)
         return rd_oom(r);
     memcpy(out->data, id, ENV_ID_LEN);
     out->len = ENV_ID_LEN;
     return RL_OK;
+}
+
+/* rd_incident - read the required "incident" id */
+static int
+rd_incident(const struct rd *r, ProtobufCBinaryData *out)
+{
+    return rd_id(r, "incident", 1, out);
 }
 
 /* rd_sub - enter the object field key (index ix, or -1) as *sub */
@@ -579,7 +585,8 @@ form_report(const struct rd *r, int64_t now_us, Relay__Body *body)
                                        "damage",         "support_requested",
                                        "measures_taken", "affected_agencies",
                                        "ci_sector",      "personal_data",
-                                       "drill",          NULL};
+                                       "drill",          "drill_of",
+                                       NULL};
     Relay__IncidentReport *m;
     protobuf_c_boolean drill = 0;
     int rc, category, given;
@@ -611,8 +618,11 @@ form_report(const struct rd *r, int64_t now_us, Relay__Body *body)
                       &m->n_affected_agencies, &m->affected_agencies)) ||
         (rc = rd_sector(r, "ci_sector", &m->ci_sector)) ||
         (rc = rd_bool(r, "personal_data", &m->personal_data)) ||
-        (rc = rd_bool(r, "drill", &drill)))
+        (rc = rd_bool(r, "drill", &drill)) ||
+        (rc = rd_id(r, "drill_of", 0, &m->drill_of)))
         return rc;
+    if (m->drill_of.len && !drill)
+        return rd_fail(r, "drill_of", -1, "only a drill report answers a drill notice (set \"drill\": true)");
     m->category = (Relay__Category)category;
     body->drill = drill;
     return RL_OK;
@@ -624,7 +634,7 @@ form_update(const struct rd *r, Relay__Body *body)
 {
     static const char *const keys[] = {
         "incident",  "team_formed", "damage_controlled",
-        "recovered", "text",        NULL};
+        "recovered", "text",        "subjects_notified", NULL};
     Relay__StatusUpdate *m;
     int rc;
 
@@ -639,13 +649,14 @@ form_update(const struct rd *r, Relay__Body *body)
         (rc = rd_bool(r, "team_formed", &m->team_formed)) ||
         (rc = rd_bool(r, "damage_controlled", &m->damage_controlled)) ||
         (rc = rd_bool(r, "recovered", &m->recovered)) ||
-        (rc = rd_str(r, "text", 0, &m->text)))
+        (rc = rd_str(r, "text", 0, &m->text)) ||
+        (rc = rd_bool(r, "subjects_notified", &m->subjects_notified)))
         return rc;
     if (!m->team_formed && !m->damage_controlled && !m->recovered &&
-        m->text[0] == '\0')
+        !m->subjects_notified && m->text[0] == '\0')
         return rd_fail(r, "text", -1,
-                       "required unless team_formed, damage_controlled or "
-                       "recovered is true");
+                       "required unless team_formed, damage_controlled, "
+                       "recovered or subjects_notified is true");
     return RL_OK;
 }
 
@@ -1081,6 +1092,8 @@ js_report(const Relay__IncidentReport *m, protobuf_c_boolean drill)
     put(o, "ci_sector", json_string(dir_sector_name(m->ci_sector)), &bad);
     put(o, "personal_data", json_boolean(m->personal_data), &bad);
     put(o, "drill", json_boolean(drill), &bad);
+    if (m->drill_of.len)
+        put(o, "drill_of", js_hex(&m->drill_of), &bad);
     return js_done(o, bad);
 }
 
@@ -1096,6 +1109,8 @@ js_update(const Relay__StatusUpdate *m)
     put(o, "damage_controlled", json_boolean(m->damage_controlled), &bad);
     put(o, "recovered", json_boolean(m->recovered), &bad);
     put(o, "text", js_str(m->text), &bad);
+    if (m->subjects_notified)
+        put(o, "subjects_notified", json_boolean(1), &bad);
     return js_done(o, bad);
 }
 
@@ -1204,6 +1219,14 @@ js_notice(const Relay__Notice *m)
     put(o, "deadline", js_str(m->deadline), &bad);
     if (m->due_us != 0)
         put(o, "due", js_time(m->due_us), &bad);
+    put(o, "rule", js_str(m->rule), &bad);
+    if (m->target[0])
+        put(o, "target", js_str(m->target), &bad);
+    put(o, "level", json_integer(m->level), &bad);
+    if (m->drill.len > 0) {
+        put(o, "drill", js_hex(&m->drill), &bad);
+        put(o, "scenario", json_integer(m->scenario), &bad);
+    }
     return js_done(o, bad);
 }
 
@@ -1318,6 +1341,27 @@ form_incident_json(const Relay__IncidentRecord *r)
     put(o, "damage_controlled", json_boolean(r->damage_controlled), &bad);
     put(o, "recovered", json_boolean(r->recovered), &bad);
     put(o, "have_report", json_boolean(r->have_report), &bad);
+    /* policy (R-LEVEL-2, R-COPY3, R-HORIZ, R-ESC-*, R-PDPA) */
+    put(o, "advised_level", json_integer(r->advised_level), &bad);
+    put(o, "below_advised", json_boolean(r->claimed_level < r->advised_level), &bad);
+    put(o, "aware_at", r->aware_us ? js_time(r->aware_us) : json_null(), &bad);
+    put(o, "reported_at", r->reported_us ? js_time(r->reported_us) : json_null(), &bad);
+    put(o, "target", js_str(r->target), &bad);
+    if (r->city[0])
+        put(o, "copy_to", js_str(r->city), &bad);
+    put(o, "affected", js_strs(r->n_affected, r->affected), &bad);
+    put(o, "ci_sector", json_string(dir_sector_name(r->ci_sector)), &bad);
+    put(o, "personal_data", json_boolean(r->personal_data), &bad);
+    put(o, "pdpa_task_open", json_boolean(r->pdpa_open), &bad);
+    put(o, "national_reviewed", json_boolean(r->national_reviewed), &bad);
+    {
+        static const char *const esc[] = {"ciso", "homeland", "nsc", "pdpa"};
+        json_t *e = json_array();
+        for (unsigned i = 0; e != NULL && i < 4; i++)
+            if ((r->escalated & (1u << i)) && json_array_append_new(e, json_string(esc[i])) != 0)
+                bad = 1;
+        put(o, "escalated", e, &bad);
+    }
     for (size_t i = 0; h != NULL && i < r->n_history; i++)
         if (json_array_append_new(h, js_event(r->history[i])) != 0)
             bad = 1;

@@ -21,6 +21,8 @@
 #include "link.h"
 #include "log.h"
 #include "node.h"
+#include "policy_file.h"
+#include "timer.h"
 #include "writer.h"
 
 static void
@@ -49,6 +51,12 @@ node_setup(struct node *n, const char *path)
     if (dir_load(n->cfg.directory, &n->dir, err, sizeof(err)) != RL_OK) {
         fputs(err, stderr);
         fprintf(stderr, "relay-node: %s: key 'directory': directory refused\n", path);
+        exit(1);
+    }
+    if (policy_file_load(n->cfg.policy, &n->pol, n->pol_source,
+                         sizeof(n->pol_source), err, sizeof(err)) != RL_OK) {
+        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "relay-node: %s: key 'policy': policy refused\n", path);
         exit(1);
     }
     n->self = dir_find(&n->dir, n->cfg.id);
@@ -101,8 +109,9 @@ main(int argc, char **argv)
     memset(&n, 0, sizeof(n));
     node_setup(&n, path);
     if (check) {
-        printf("%s: ok: node %s, tier %s, %zu nodes in the directory\n", path,
-               n.cfg.id, config_tier_name(n.cfg.tier), n.dir.n);
+        printf("%s: ok: node %s, tier %s, %zu nodes in the directory, policy %s from %s\n",
+               path, n.cfg.id, config_tier_name(n.cfg.tier), n.dir.n, n.pol.name,
+               n.pol_source);
         keys_free(n.kp);
         dir_free(&n.dir);
         return 0;
@@ -127,13 +136,16 @@ main(int argc, char **argv)
         log_fatal("%s: key 'store': cannot open the store %s", path, n.cfg.store);
     if (writer_start(&n) != RL_OK)
         log_fatal("cannot start the writer");
+    if (timer_start(&n) != RL_OK)
+        log_fatal("cannot start the timer");
     if (control_start(&n, n.cfg.control, (int)n.cfg.control_workers) != RL_OK)
         log_fatal("%s: key 'control': cannot listen on %s", path, n.cfg.control);
     if (n.cfg.listen[0] && link_down_start(&n) != RL_OK)
         log_fatal("%s: key 'listen': cannot listen on %s", path, n.cfg.listen);
     if (n.parent && link_up_start(&n) != RL_OK)
         log_fatal("%s: key 'upstream': cannot dial %s", path, n.cfg.upstream);
-    log_info("started: tier %s, store %s", config_tier_name(n.cfg.tier), n.cfg.store);
+    log_info("started: tier %s, store %s, policy %s from %s", config_tier_name(n.cfg.tier),
+             n.cfg.store, n.pol.name, n.pol_source);
 
     sigwait(&set, &sig);
     log_info("stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -142,6 +154,7 @@ main(int argc, char **argv)
     control_stop(&n);
     link_up_stop(&n);
     link_down_stop(&n);
+    timer_stop(&n);
     writer_stop(&n);
     if (n.sockets_stuck) {
         /* a worker may still hold a read transaction: everything acknowledged

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "directory.h"
 #include "keys.h"
+#include "policy.h"
 #include "store.h"
 
 struct writer;
@@ -36,6 +37,8 @@ struct node {
     const struct dir_node *self;
     const struct dir_node *parent; /* NULL at the root */
     struct keypair *kp;
+    struct policy pol;      /* the rules this node applies (policy/) */
+    char pol_source[CONFIG_STR + 32];
     struct store *store;
     struct writer *writer;
 
@@ -58,6 +61,10 @@ struct node {
 
     /* control socket */
     struct rep_pool ctl;
+
+    /* due times (node/timer.c) */
+    pthread_t timer_thr;
+    int timer_running;
 };
 
 /* node_notify - after a commit: wake everyone who waits on the store. */

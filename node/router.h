@@ -8,6 +8,15 @@
  * destination delivers the message: incidents, advisories and receipts are
  * updated here. Every node that stores an incident's message keeps that
  * incident's record, so relays can show what passed through them.
+ *
+ * The policy (policy/, node/plan.c) acts here too, inside the writer's
+ * transaction: each record carries its due times (armed in the store's dues
+ * index where this node judges them), the national node works out the
+ * escalations a level requires, the author's node sends the horizontal
+ * notice, and a supervisor's drill record follows its agencies' answers.
+ * New messages the policy calls for are not created here but listed in a
+ * struct router_emits; the writer signs and stores them in the same
+ * transaction, after the message that caused them.
  */
 #ifndef RELAY_ROUTER_H
 #define RELAY_ROUTER_H
@@ -19,6 +28,29 @@
 #include "store.h"
 
 #define ROUTER_MAX_HOPS 64
+#define ROUTER_EMIT_TO 64
+
+struct node;
+
+/* A notice the policy wants this node to send. */
+struct router_emit {
+    int drill;
+    size_t nto;
+    char to[ROUTER_EMIT_TO][64];
+    int kind;             /* Relay__NoticeKind */
+    uint8_t incident[16];
+    char text[512];
+    char deadline[16];
+    char rule[24];
+    char target[24];
+    int64_t due_us;
+    uint32_t level;
+};
+
+struct router_emits {
+    struct router_emit *v;
+    size_t n, cap;
+};
 
 /* router_next_hops - distinct neighbours to queue body for; from is the
  * neighbour it arrived from (NULL if authored here). *deliver is set when
@@ -27,18 +59,35 @@ size_t router_next_hops(const struct directory *d, const char *self,
                         const Relay__Body *body, const char *from,
                         const char *hops[ROUTER_MAX_HOPS], int *deliver);
 
-/* router_apply - update incidents/advisories for a message just stored. */
-int router_apply(struct store_txn *t, const char *self,
-                 const struct env_msg *m, int deliver, int64_t now) RL_MUST_CHECK;
+/* router_apply - update incidents, advisories, drills and due times for a
+ * message just stored; appends what the policy calls for to out. */
+int router_apply(struct store_txn *t, struct node *n, const struct env_msg *m,
+                 int deliver, int64_t now, struct router_emits *out) RL_MUST_CHECK;
+
+/* router_priority - R-PRIORITY outbox byte for a stored message (after
+ * router_apply, so that its incident's current level counts). */
+int router_priority(struct store_txn *t, struct node *n, const Relay__Body *b,
+                    uint8_t *prio) RL_MUST_CHECK;
 
 /* router_note_delivered - record on its incident that peer acknowledged
  * msg, if self authored msg. */
-int router_note_delivered(struct store_txn *t, const char *self,
+int router_note_delivered(struct store_txn *t, struct node *n,
                           const uint8_t msg[16], const char *peer,
                           int64_t now) RL_MUST_CHECK;
 
+/* router_fire - due times up to now that this node owns: mark each fired
+ * and append its overdue notice to out (once: the mark commits with the
+ * notice). With linkdown, also give the R-OFFLINE warning for reports due
+ * within the policy's warn_before. *acted counts what was done. */
+int router_fire(struct store_txn *t, struct node *n, int64_t now, int linkdown,
+                struct router_emits *out, int *acted) RL_MUST_CHECK;
+
 /* router_wants_receipt - whether a destination acknowledges this kind with
- * a signed receipt to its author (incident traffic; not acks, advisories). */
+ * a signed receipt to its author (incident traffic and notices; not acks,
+ * not advisories). */
 int router_wants_receipt(const Relay__Body *body);
+
+/* router_emits_free - release the list */
+void router_emits_free(struct router_emits *e);
 
 #endif

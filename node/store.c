@@ -25,6 +25,7 @@
 struct store {
     MDB_env *env;
     MDB_dbi messages, seen, outbox, incidents, advisories, audit, peers, meta;
+    MDB_dbi dues, drills, drill_notices;
     pthread_rwlock_t resize;
     int64_t map_bytes, map_max_bytes;
     int readonly;
@@ -144,7 +145,10 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
         (rc = mdb_dbi_open(txn, "advisories", flags, &s->advisories)) ||
         (rc = mdb_dbi_open(txn, "audit", flags, &s->audit)) ||
         (rc = mdb_dbi_open(txn, "peers", flags, &s->peers)) ||
-        (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)))
+        (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)) ||
+        (rc = mdb_dbi_open(txn, "dues", flags, &s->dues)) ||
+        (rc = mdb_dbi_open(txn, "drills", flags, &s->drills)) ||
+        (rc = mdb_dbi_open(txn, "drill_notices", flags, &s->drill_notices)))
         goto fail;
     if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
         store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
@@ -505,6 +509,7 @@ int
 store_list_ids(struct store_txn *t, const char *db, uint8_t **ids, size_t *n)
 {
     MDB_dbi dbi = strcmp(db, "advisories") == 0 ? t->s->advisories
+                  : strcmp(db, "drills") == 0   ? t->s->drills
                                                 : t->s->incidents;
     MDB_cursor *c;
     MDB_val k, v;
@@ -550,6 +555,128 @@ store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us)
     put_u64(when, (uint64_t)at_us);
     return store_rc(mdb_put(t->txn, t->s->advisories, &k, &v, 0),
                     "write advisory");
+}
+
+/* due_key - due(8, big endian) iid(16) which(1): ordered by time */
+static void
+due_key(const struct store_due *d, uint8_t key[25])
+{
+    put_u64(key, (uint64_t)d->due_us);
+    memcpy(key + 8, d->iid, 16);
+    key[24] = (uint8_t)d->which;
+}
+
+/* store_due_put - arm a due time */
+int
+store_due_put(struct store_txn *t, const struct store_due *d)
+{
+    uint8_t key[25];
+    MDB_val k = {sizeof(key), key}, v = {0, ""};
+
+    due_key(d, key);
+    return store_rc(mdb_put(t->txn, t->s->dues, &k, &v, 0), "arm due time");
+}
+
+/* store_due_del - disarm a due time; absent is fine */
+int
+store_due_del(struct store_txn *t, const struct store_due *d)
+{
+    uint8_t key[25];
+    MDB_val k = {sizeof(key), key};
+    int rc;
+
+    due_key(d, key);
+    rc = mdb_del(t->txn, t->s->dues, &k, NULL);
+    return rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "disarm due time");
+}
+
+/* store_due_upto - the earliest armed due times, up to until_us */
+int
+store_due_upto(struct store_txn *t, int64_t until_us, size_t max,
+               struct store_due *out, size_t *n, int64_t *next_us)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+
+    *n = 0;
+    *next_us = 0;
+    if ((rc = mdb_cursor_open(t->txn, t->s->dues, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *kp = k.mv_data;
+        int64_t due;
+        if (k.mv_size != 25)
+            continue;
+        due = (int64_t)get_u64(kp);
+        if (due > until_us || *n == max) {
+            *next_us = due;
+            break;
+        }
+        out[*n].due_us = due;
+        memcpy(out[*n].iid, kp + 8, 16);
+        out[*n].which = kp[24];
+        (*n)++;
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "read due times");
+}
+
+/* store_get_drill - decode a drill record */
+int
+store_get_drill(struct store_txn *t, const uint8_t id[16], Relay__DrillRecord **out)
+{
+    MDB_val k = {16, (void *)id}, v;
+    int rc = mdb_get(t->txn, t->s->drills, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read drill");
+    *out = relay__drill_record__unpack(NULL, v.mv_size, v.mv_data);
+    return *out ? RL_OK : RL_EIO;
+}
+
+/* store_put_drill - encode and write a drill record */
+int
+store_put_drill(struct store_txn *t, const Relay__DrillRecord *r)
+{
+    MDB_val k = {16, r->id.data}, v;
+    int rc;
+
+    if (r->id.len != 16)
+        return RL_EINVAL;
+    v.mv_size = relay__drill_record__get_packed_size(r);
+    rc = mdb_put(t->txn, t->s->drills, &k, &v, MDB_RESERVE);
+    if (rc == 0)
+        relay__drill_record__pack(r, v.mv_data);
+    return store_rc(rc, "write drill");
+}
+
+/* store_put_drill_notice - remember which drill a notice belongs to */
+int
+store_put_drill_notice(struct store_txn *t, const uint8_t notice[16],
+                       const uint8_t drill[16])
+{
+    MDB_val k = {16, (void *)notice}, v = {16, (void *)drill};
+
+    return store_rc(mdb_put(t->txn, t->s->drill_notices, &k, &v, 0),
+                    "write drill notice");
+}
+
+/* store_get_drill_notice - the drill of a notice */
+int
+store_get_drill_notice(struct store_txn *t, const uint8_t notice[16],
+                       uint8_t drill[16])
+{
+    MDB_val k = {16, (void *)notice}, v;
+    int rc = mdb_get(t->txn, t->s->drill_notices, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read drill notice");
+    if (v.mv_size != 16)
+        return RL_EIO;
+    memcpy(drill, v.mv_data, 16);
+    return RL_OK;
 }
 
 /* audit_hash - BLAKE2b-256 over the previous hash and the entry bytes */

@@ -10,6 +10,10 @@
  *   audit      seq(8, big endian)     -> AuditEntry, hash-chained
  *   peers      peer                   -> PeerRecord (last ack)
  *   meta       name                   -> counters (outbox seq, audit head)
+ *   dues       due(8) iid(16) which(1) -> empty: armed due times this node
+ *                                        judges (policy), earliest first
+ *   drills     id(16)                 -> DrillRecord (drills started here)
+ *   drill_notices notice id(16)       -> drill id(16)
  *
  * Write transactions come from one thread at a time (node/writer.c). Values
  * read from LMDB are copied before the transaction ends. The map grows on
@@ -92,9 +96,32 @@ int store_outbox_depth(struct store_txn *t, const char *peer, uint64_t *n) RL_MU
 int store_get_incident(struct store_txn *t, const uint8_t id[16],
                        Relay__IncidentRecord **out) RL_MUST_CHECK;
 int store_put_incident(struct store_txn *t, const Relay__IncidentRecord *r) RL_MUST_CHECK;
-/* store_list_incidents - every incident id, n of them, in *ids (malloc 16*n). */
+/* store_list_ids - every id of db "incidents", "advisories" or "drills", n of them, in *ids (malloc 16*n). */
 int store_list_ids(struct store_txn *t, const char *db, uint8_t **ids,
                    size_t *n) RL_MUST_CHECK;
+
+/* Due times (node/router.c arms them, node/timer.c fires them). */
+struct store_due {
+    int64_t due_us;
+    uint8_t iid[16];
+    int which; /* enum pol_deadline */
+};
+int store_due_put(struct store_txn *t, const struct store_due *d) RL_MUST_CHECK;
+int store_due_del(struct store_txn *t, const struct store_due *d) RL_MUST_CHECK;
+/* store_due_upto - up to max armed due times <= until_us, earliest first,
+ * into out; *next_us is the first one left behind (later than until_us,
+ * or past max), 0 if none. */
+int store_due_upto(struct store_txn *t, int64_t until_us, size_t max,
+                   struct store_due *out, size_t *n, int64_t *next_us) RL_MUST_CHECK;
+
+/* Drills. *out is unpacked (relay__drill_record__free_unpacked). */
+int store_get_drill(struct store_txn *t, const uint8_t id[16],
+                    Relay__DrillRecord **out) RL_MUST_CHECK;
+int store_put_drill(struct store_txn *t, const Relay__DrillRecord *r) RL_MUST_CHECK;
+int store_put_drill_notice(struct store_txn *t, const uint8_t notice[16],
+                           const uint8_t drill[16]) RL_MUST_CHECK;
+int store_get_drill_notice(struct store_txn *t, const uint8_t notice[16],
+                           uint8_t drill[16]) RL_MUST_CHECK;
 
 int store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us) RL_MUST_CHECK;
 

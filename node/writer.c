@@ -34,8 +34,9 @@ struct writer {
     /* per group */
     struct receipt *rcpt;
     size_t nrcpt, caprcpt;
-    struct env_msg *local; /* receipts created in this group */
+    struct env_msg *local; /* receipts and notices created in this group */
     size_t nlocal, caplocal;
+    struct router_emits emits; /* notices the policy asked for, not yet made */
 };
 
 /* receipt_add - remember to acknowledge id to author at the end of the group */
@@ -82,6 +83,7 @@ group_reset(struct writer *w)
     for (size_t i = 0; i < w->nlocal; i++)
         env_msg_free(&w->local[i]);
     w->nlocal = 0;
+    w->emits.n = 0;
 }
 
 /* apply_message - store one verified envelope, route and deliver it */
@@ -117,14 +119,19 @@ apply_message(struct writer *w, struct store_txn *t, const char *peer,
     if (rc != RL_OK)
         return rc;
     nh = router_next_hops(&n->dir, n->self->id, b, peer, hops, &deliver);
-    for (size_t i = 0; i < nh; i++) {
-        rc = store_outbox_add(t, hops[i], 0, b->id.data);
-        if (rc != RL_OK)
-            return rc;
-    }
-    rc = router_apply(t, n->self->id, m, deliver, now);
+    rc = router_apply(t, n, m, deliver, now, &w->emits);
     if (rc != RL_OK)
         return rc;
+    if (nh > 0) {
+        uint8_t prio;
+        if ((rc = router_priority(t, n, b, &prio)) != RL_OK)
+            return rc;
+        for (size_t i = 0; i < nh; i++) {
+            rc = store_outbox_add(t, hops[i], prio, b->id.data);
+            if (rc != RL_OK)
+                return rc;
+        }
+    }
     if (deliver && router_wants_receipt(b) && strcmp(b->author, n->self->id) != 0) {
         rc = receipt_add(w, b->author, &b->id);
         if (rc != RL_OK)
@@ -150,42 +157,31 @@ apply_acked(struct writer *w, struct store_txn *t, struct work *wk)
         rc = store_audit(t, now, why ? "refused-by-peer" : "forwarded", it->id,
                          wk->peer, why);
         if (rc == RL_OK && why == NULL)
-            rc = router_note_delivered(t, w->node->self->id, it->id, wk->peer, now);
+            rc = router_note_delivered(t, w->node, it->id, wk->peer, now);
         if (rc != RL_OK)
             return rc;
     }
     return store_peer_acked(t, wk->peer, now, wk->nacked);
 }
 
-/* make_receipts - one signed Acknowledgement per author seen in this group */
+/* local_message - sign b as this node, store and route it in t */
 static int
-make_receipts(struct writer *w, struct store_txn *t)
+local_message(struct writer *w, struct store_txn *t, Relay__Body *b)
 {
     struct node *n = w->node;
-    size_t nr = w->nrcpt;
+    uint8_t id[ENV_ID_LEN], *buf;
+    const char *why;
+    size_t len;
+    int rc, status;
 
-    for (size_t i = 0; i < nr; i++) {
-        Relay__Body b = RELAY__BODY__INIT;
-        Relay__Acknowledgement ack = RELAY__ACKNOWLEDGEMENT__INIT;
-        uint8_t id[ENV_ID_LEN], *buf;
-        char *to[1] = {(char *)w->rcpt[i].author};
-        const char *why;
-        size_t len;
-        int rc, status;
-
-        env_id_new(id);
-        b.id.data = id;
-        b.id.len = sizeof(id);
-        b.author = (char *)n->self->id;
-        b.created_us = clock_now_us();
-        b.to = to;
-        b.n_to = 1;
-        b.kind_case = RELAY__BODY__KIND_ACK;
-        b.ack = &ack;
-        ack.ids = w->rcpt[i].ids;
-        ack.n_ids = w->rcpt[i].n;
-        if ((rc = env_seal(&b, n->kp, &buf, &len)) != RL_OK)
-            return rc;
+    env_id_new(id);
+    b->id.data = id;
+    b->id.len = sizeof(id);
+    b->author = (char *)n->self->id;
+    b->created_us = clock_now_us();
+    if ((rc = env_seal(b, n->kp, &buf, &len)) != RL_OK)
+        return rc;
+    {
         if (w->nlocal == w->caplocal) {
             size_t cap = w->caplocal ? 2 * w->caplocal : 8;
             struct env_msg *nl = realloc(w->local, cap * sizeof(*nl));
@@ -201,8 +197,66 @@ make_receipts(struct writer *w, struct store_txn *t)
         if (rc != RL_OK)
             return rc;
         w->nlocal++;
-        rc = apply_message(w, t, NULL, &w->local[w->nlocal - 1], &status);
-        if (rc != RL_OK)
+        return apply_message(w, t, NULL, &w->local[w->nlocal - 1], &status);
+    }
+}
+
+/* emits_drain - make every notice the policy asked for (their own
+ * application may ask for more; the loop takes those too) */
+static int
+emits_drain(struct writer *w, struct store_txn *t)
+{
+    for (size_t i = 0; i < w->emits.n; i++) {
+        struct router_emit e = w->emits.v[i]; /* v may move as it grows */
+        Relay__Body b = RELAY__BODY__INIT;
+        Relay__Notice no = RELAY__NOTICE__INIT;
+        char *to[ROUTER_EMIT_TO];
+        int rc;
+
+        if (e.nto == 0)
+            continue;
+        for (size_t j = 0; j < e.nto; j++)
+            to[j] = e.to[j];
+        b.to = to;
+        b.n_to = e.nto;
+        b.drill = e.drill;
+        b.kind_case = RELAY__BODY__KIND_NOTICE;
+        b.notice = &no;
+        no.kind = e.kind;
+        no.incident.data = e.incident;
+        no.incident.len = 16;
+        no.text = e.text;
+        no.deadline = e.deadline;
+        no.due_us = e.due_us;
+        no.rule = e.rule;
+        no.target = e.target;
+        no.level = e.level;
+        if ((rc = local_message(w, t, &b)) != RL_OK)
+            return rc;
+    }
+    w->emits.n = 0;
+    return RL_OK;
+}
+
+/* make_receipts - one signed Acknowledgement per author seen in this group */
+static int
+make_receipts(struct writer *w, struct store_txn *t)
+{
+    size_t nr = w->nrcpt;
+
+    for (size_t i = 0; i < nr; i++) {
+        Relay__Body b = RELAY__BODY__INIT;
+        Relay__Acknowledgement ack = RELAY__ACKNOWLEDGEMENT__INIT;
+        char *to[1] = {(char *)w->rcpt[i].author};
+        int rc;
+
+        b.to = to;
+        b.n_to = 1;
+        b.kind_case = RELAY__BODY__KIND_ACK;
+        b.ack = &ack;
+        ack.ids = w->rcpt[i].ids;
+        ack.n_ids = w->rcpt[i].n;
+        if ((rc = local_message(w, t, &b)) != RL_OK)
             return rc;
     }
     return RL_OK;
@@ -221,6 +275,14 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                 return rc;
             continue;
         }
+        if (wk->type == WORK_TIMER) {
+            /* overdue notices are new work too: not while the store is full */
+            if (!full && ((rc = router_fire(t, w->node, clock_now_us(), wk->linkdown,
+                                            &w->emits, &wk->acted)) != RL_OK ||
+                          (rc = emits_drain(w, t)) != RL_OK))
+                return rc;
+            continue;
+        }
         if (full) {
             wk->rc = RL_EFULL;
             continue;
@@ -234,6 +296,8 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                                  wk->peer, it->why);
             } else {
                 rc = apply_message(w, t, wk->peer, &it->m, &it->status);
+                if (rc == RL_OK)
+                    rc = emits_drain(w, t);
             }
             if (rc != RL_OK)
                 return rc;
@@ -256,6 +320,8 @@ group_log(struct writer *w, struct work *list)
                      wk->err);
             continue;
         }
+        if (wk->type == WORK_TIMER)
+            continue;
         if (wk->type == WORK_ACKED) {
             for (size_t i = 0; i < wk->nacked; i++) {
                 env_id_hex(wk->acked[i].id, hex);
@@ -286,9 +352,15 @@ group_log(struct writer *w, struct work *list)
         }
     }
     for (size_t i = 0; i < w->nlocal; i++) {
-        env_id_hex(w->local[i].body->id.data, hex);
-        log_info("msg=%s peer=%s receipt for %zu message(s) queued", hex,
-                 w->local[i].body->to[0], w->local[i].body->ack->n_ids);
+        const Relay__Body *b = w->local[i].body;
+        env_id_hex(b->id.data, hex);
+        if (b->kind_case == RELAY__BODY__KIND_ACK)
+            log_info("msg=%s peer=%s receipt for %zu message(s) queued", hex,
+                     b->to[0], b->ack->n_ids);
+        else
+            log_info("msg=%s notice %s queued for %zu destination(s) (%s)%s: %s", hex,
+                     b->notice->rule, b->n_to, b->to[0], b->drill ? " [DRILL]" : "",
+                     b->notice->text);
     }
 }
 
@@ -415,6 +487,7 @@ writer_stop(struct node *n)
     group_reset(w);
     free(w->rcpt);
     free(w->local);
+    router_emits_free(&w->emits);
     free(w);
     n->writer = NULL;
 }

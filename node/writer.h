@@ -31,6 +31,7 @@ struct work_item {
 enum work_type {
     WORK_INBOUND, /* store and route items; peer NULL: authored here */
     WORK_ACKED,   /* peer acknowledged (or refused) these outbox entries */
+    WORK_TIMER,   /* fire due times up to now (node/timer.c) */
 };
 
 struct work {
@@ -41,6 +42,8 @@ struct work {
     struct outbox_item *acked;
     const char **acked_why; /* NULL entry: stored by peer; else refused */
     size_t nacked;
+    int linkdown;           /* WORK_TIMER: the upstream link is down (R-OFFLINE) */
+    int acted;              /* out, WORK_TIMER: notices and warnings given */
     int rc;                 /* out */
     char err[200];          /* out, when rc != RL_OK */
     int done;

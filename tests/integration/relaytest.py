@@ -36,12 +36,21 @@ CHAIN = {
 
 FORM = {
     "title": "Test incident",
-    "aware_at": "2026-11-21T01:00:00Z",
     "level": 1,
     "category": "external_virus",
     "harms": [{"kind": "outage", "class": "non_core", "severity": "minor"}],
     "facts": "Malware found on one desktop.",
 }
+
+
+def fresh_form(**kw):
+    """fresh_form - FORM with kw; on the system clock awareness defaults to a
+    minute ago, so that no deadline is already past (tests on the controlled
+    clock pass aware_at)"""
+    form = dict(FORM, **kw)
+    form.setdefault("aware_at", time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                              time.gmtime(time.time() - 60)))
+    return form
 
 
 class FedTest(unittest.TestCase):
@@ -71,7 +80,7 @@ class FedTest(unittest.TestCase):
     # ----------------------------------------------------------- helpers
     def report(self, nid, **kw):
         """report - file a report at nid; returns its incident id once stored"""
-        form = dict(FORM, **kw)
+        form = fresh_form(**kw)
         return self.fed.ctl(nid, "report", "-", stdin=json.dumps(form))["incident"]
 
     def wait(self, nid, mid, timeout_ms=20000):

@@ -64,7 +64,7 @@ class Durability(FedTest):
             i = 0
             while not stop.is_set():
                 i += 1
-                form = dict(relaytest.FORM, title="k%d" % i)
+                form = relaytest.fresh_form(title="k%d" % i)
                 r = self.fed.ctl_raw("ag-a", "report", "-", "--json", stdin=json.dumps(form),
                                      timeout_ms=3000)
                 attempted.append(i)

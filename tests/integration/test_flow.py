@@ -46,9 +46,11 @@ class Flow(FedTest):
         self.assertEqual([h["node"] for h in inc["hops"]], ["tp-school", "moe", "ncert"])
         inc = self.fed.ctl("ncert", "show", ids["tp-health"])["incident"]
         self.assertEqual([h["node"] for h in inc["hops"]], ["tp-health", "taipei", "ncert"])
-        # the agency learns of both receipts (target and national center)
+        # the agency learns of the receipts: target, national center, and the
+        # city it belongs to, which gets a copy because moe is central (R-COPY3)
         hist = self.fed.ctl("tp-school", "show", ids["tp-school"])["incident"]["history"]
-        self.assertEqual(sorted(e["node"] for e in hist if e["what"] == "receipt"), ["moe", "ncert"])
+        self.assertEqual(sorted(e["node"] for e in hist if e["what"] == "receipt"),
+                         ["moe", "ncert", "taipei"])
 
     def advise(self, nid, audience):
         adv = {"kind": "malware", "severity": 2, "title": "t", "text": "x", "audience": audience}

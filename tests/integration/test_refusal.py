@@ -13,7 +13,7 @@ import nacl.signing
 
 import pb
 import relaytest
-from relaytest import FORM, FedTest
+from relaytest import FedTest
 
 STATE_DBS = ("messages", "seen", "incidents", "outbox", "advisories")
 

@@ -93,7 +93,7 @@ class MapFull(FedTest):
         acked, err = [], None
         for i in range(200):
             r = self.fed.ctl_raw("ag-a", "report", "-", "--json",
-                                 stdin=relaytest.json.dumps(dict(relaytest.FORM, **self.big(i))))
+                                 stdin=relaytest.json.dumps(relaytest.fresh_form(**self.big(i))))
             if r.returncode != 0:
                 err = r.stderr + r.stdout
                 break

@@ -170,10 +170,10 @@ static const struct bad_case bad_cases[] = {
      "close, withdraw or advisory"},
     {"update: bad incident id", "update",
      "{\"incident\": \"00112233\", \"recovered\": true}",
-     "field 'incident': must be 32 hex digits (an incident id)"},
+     "field 'incident': must be 32 hex digits (a message id)"},
     {"update: says nothing", "update", "{" INC ", \"recovered\": false}",
-     "field 'text': required unless team_formed, damage_controlled or "
-     "recovered is true"},
+     "field 'text': required unless team_formed, damage_controlled, "
+     "recovered or subjects_notified is true"},
     {"request-level: missing reason", "request-level",
      "{" INC ", \"level\": 4}", "field 'reason': required"},
     {"review: bad verdict", "review",
@@ -464,6 +464,17 @@ test_incident_json(void **state)
                                        "recovered",
                                        "have_report",
                                        "history",
+                                       "advised_level",
+                                       "below_advised",
+                                       "aware_at",
+                                       "reported_at",
+                                       "target",
+                                       "affected",
+                                       "ci_sector",
+                                       "personal_data",
+                                       "pdpa_task_open",
+                                       "national_reviewed",
+                                       "escalated",
                                        NULL};
     Relay__IncidentRecord r = RELAY__INCIDENT_RECORD__INIT;
     Relay__Event e1 = RELAY__EVENT__INIT, e2 = RELAY__EVENT__INIT;
@@ -494,7 +505,7 @@ test_incident_json(void **state)
     assert_non_null(j);
     for (int i = 0; keys[i] != NULL; i++)
         assert_non_null(json_object_get(j, keys[i]));
-    assert_int_equal(json_object_size(j), 13);
+    assert_int_equal(json_object_size(j), 24);
     assert_string_equal(json_string_value(json_object_get(j, "id")),
                         "0102030405060708090a0b0c0d0e0f10");
     assert_string_equal(json_string_value(json_object_get(j, "state")),

@@ -31,7 +31,12 @@
 #include "clock.h"
 #include "config.h"
 #include "err.h"
+#include "directory.h"
+#include "envelope.h"
+#include "form.h"
 #include "keys.h"
+#include "plan.h"
+#include "policy_file.h"
 
 #define CTL_TIMEOUT_MS 15000 /* default request timeout (-t) */
 #define CTL_WAIT_MS 10000    /* default timeout_ms of a wait */
@@ -56,6 +61,14 @@ static const struct option verb_opts[] = {
     {"follow-up", required_argument, NULL, 1},
     {"level", required_argument, NULL, 1},
     {"timeout", required_argument, NULL, 1},
+    {"overdue", no_argument, NULL, 1},
+    {"queue", no_argument, NULL, 1},
+    {"drills", no_argument, NULL, 1},
+    {"subjects-notified", no_argument, NULL, 1},
+    {"node", required_argument, NULL, 1},
+    {"directory", required_argument, NULL, 1},
+    {"policy", required_argument, NULL, 1},
+    {"now", required_argument, NULL, 1},
     {NULL, 0, NULL, 0}};
 #define NOPTS (sizeof(verb_opts) / sizeof(verb_opts[0]) - 1)
 
@@ -358,11 +371,12 @@ req_update(struct args *a)
 {
     const char *text = opt(a, "text");
 
-    return submit(a, json_pack("{s:s, s:b, s:b, s:b, s:s}", "incident",
+    return submit(a, json_pack("{s:s, s:b, s:b, s:b, s:s, s:b}", "incident",
                                a->pos[0], "team_formed", flag(a, "team-formed"),
                                "damage_controlled",
                                flag(a, "damage-controlled"), "recovered",
-                               flag(a, "recovered"), "text", text ? text : ""));
+                               flag(a, "recovered"), "text", text ? text : "",
+                               "subjects_notified", flag(a, "subjects-notified")));
 }
 
 /* req_request_level - ask the reviewer for another level */
@@ -451,12 +465,69 @@ req_plain(struct args *a)
     return req;
 }
 
-/* req_list - the incidents, or the advisories, this node holds */
+/* req_support - R-SUPPORT: the national center dispatches support */
+static json_t *
+req_support(struct args *a)
+{
+    return submit(a, json_pack("{s:s, s:s}", "incident", a->pos[0], "text",
+                               opt(a, "text")));
+}
+
+/* req_list - the incidents (all, overdue, or this node's review queue),
+ * the advisories or the drills this node holds */
 static json_t *
 req_list(struct args *a)
 {
-    return json_pack("{s:s, s:s}", "verb", "list", "what",
-                     flag(a, "advisories") ? "advisories" : "incidents");
+    json_t *req;
+
+    if (flag(a, "advisories") + flag(a, "drills") + flag(a, "overdue") + flag(a, "queue") > 1)
+        return fail_usage(a, "give at most one of --advisories, --drills, --overdue, --queue");
+    req = json_pack("{s:s, s:s}", "verb", "list", "what",
+                    flag(a, "advisories") ? "advisories"
+                    : flag(a, "drills")   ? "drills"
+                                          : "incidents");
+    if (flag(a, "overdue") || flag(a, "queue"))
+        json_object_set_new(req, "filter", json_string(flag(a, "overdue") ? "overdue" : "queue"));
+    return req;
+}
+
+/* fmt_span - "1h05m" for seconds */
+static const char *
+fmt_span(json_int_t s, char *buf, size_t len)
+{
+    if (s >= 86400)
+        snprintf(buf, len, "%lldd%02lldh%02lldm", (long long)(s / 86400),
+                 (long long)(s % 86400 / 3600), (long long)(s % 3600 / 60));
+    else
+        snprintf(buf, len, "%lldh%02lldm%02llds", (long long)(s / 3600),
+                 (long long)(s % 3600 / 60), (long long)(s % 60));
+    return buf;
+}
+
+/* print_dues - one line per due time: when, and time left or overdue */
+static void
+print_dues(const json_t *dues, int only_overdue, const char *indent)
+{
+    char span[40];
+    json_t *d;
+    size_t i;
+
+    json_array_foreach(dues, i, d)
+    {
+        json_t *left = json_object_get(d, "left_s"), *over = json_object_get(d, "overdue_s");
+        if (only_overdue && over == NULL)
+            continue;
+        printf("%s%-8s %-9s due %s  %s", indent, jget(d, "deadline"), jget(d, "rule"),
+               jget(d, "due"), jget(d, "state"));
+        if (left)
+            printf(", %s left", fmt_span(json_integer_value(left), span, sizeof(span)));
+        if (over)
+            printf(", overdue by %s%s", fmt_span(json_integer_value(over), span, sizeof(span)),
+                   json_is_true(json_object_get(d, "notice_sent")) ? " (notice sent)" : "");
+        if (json_is_string(json_object_get(d, "met")))
+            printf(" at %s", jget(d, "met"));
+        printf("\n");
+    }
 }
 
 /* print_line - id, three fields, [DRILL] and a title, tolerating gaps */
@@ -480,21 +551,57 @@ print_message(const json_t *m)
                json_object_get(m, jget(m, "kind")));
 }
 
-/* show_list - one line per incident or advisory */
+/* show_drill - a drill's timing record (R-DRILL) */
+static void
+show_drill(const json_t *d)
+{
+    json_t *s;
+    size_t i;
+
+    printf("drill %s by %s, started %s, window %ss: %s pass, %s fail, %s pending\n",
+           jget(d, "id"), jget(d, "supervisor"), jget(d, "started"), jget(d, "window_s"),
+           jget(json_object_get(d, "summary"), "pass"),
+           jget(json_object_get(d, "summary"), "fail"),
+           jget(json_object_get(d, "summary"), "pending"));
+    printf("  %-3s %-14s %-5s %-10s %-27s %-27s %-27s %-27s %s\n", "#", "agency", "level",
+           "solvable", "notice received", "report", "response", "closure", "result");
+    json_array_foreach(json_object_get(d, "scenarios"), i, s)
+    {
+        printf("  %-3s %-14s %-5s %-10s %-27s %-27s %-27s %-27s %s\n", jget(s, "scenario"),
+               jget(s, "agency"), jget(s, "level"), jget(s, "solvable_by"),
+               jget(s, "received"), jget(s, "report"), jget(s, "response"),
+               jget(s, "closure"), jget(s, "result"));
+    }
+}
+
+/* show_list - one line per incident, advisory or drill */
 static int
 show_list(struct args *a, const json_t *rep)
 {
-    int adv = flag(a, "advisories");
-    json_t *v, *all = json_object_get(rep, adv ? "advisories" : "incidents");
+    int adv = flag(a, "advisories"), drills = flag(a, "drills");
+    json_t *v, *all = json_object_get(rep, adv ? "advisories" : drills ? "drills" : "incidents");
     size_t i;
 
     json_array_foreach(all, i, v)
     {
-        if (adv)
+        if (adv) {
             print_message(v);
-        else
+        } else if (drills) {
+            show_drill(v);
+        } else {
             print_line(v, "state", "level", "author", v);
+            if (json_is_true(json_object_get(v, "below_advised")))
+                printf("    FLAG: claimed level %s is below the advised level %s (R-LEVEL-2)\n",
+                       jget(v, "claimed_level"), jget(v, "advised_level"));
+            if (json_is_string(json_object_get(v, "queue")))
+                printf("    queue: %s\n", jget(v, "queue"));
+            print_dues(json_object_get(v, "dues"), 1, "    ");
+        }
     }
+    if (!adv && !drills)
+        printf("%zu listed; held here: %s real, %s drill\n", json_array_size(all),
+               jget(json_object_get(rep, "counts"), "real"),
+               jget(json_object_get(rep, "counts"), "drill"));
     return 0;
 }
 
@@ -512,7 +619,7 @@ print_fields(const json_t *obj, const char *prefix)
         if (json_is_object(v) && strlen(name) < sizeof(name) - 2)
             print_fields(v, strcat(name, "."));
         else if (strcmp(key, "hops") && strcmp(key, "history") &&
-                 strcmp(key, "messages"))
+                 strcmp(key, "messages") && strcmp(key, "dues"))
             printf("%-20s %s\n", name, jtext(v));
     }
 }
@@ -527,6 +634,12 @@ show_show(struct args *a, const json_t *rep)
     if (view == NULL)
         view = json_object_get(rep, "message");
     print_fields(view, "");
+    if (json_is_true(json_object_get(view, "below_advised")))
+        printf("FLAG: claimed level %s is below the advised level %s (R-LEVEL-2)\n",
+               jget(view, "claimed_level"), jget(view, "advised_level"));
+    if (json_array_size(json_object_get(view, "dues")))
+        printf("dues:\n");
+    print_dues(json_object_get(view, "dues"), 0, "  ");
     printf("hops:\n");
     json_array_foreach(json_object_get(view, "hops"), i, e)
     {
@@ -662,13 +775,171 @@ show_audit(struct args *a, const json_t *rep)
     return 0;
 }
 
+/* req_drill - start a drill, or ask for one's timing record */
+static json_t *
+req_drill(struct args *a)
+{
+    if (strcmp(a->pos[0], "start") == 0 && a->npos == 1)
+        return json_pack("{s:s, s:s}", "verb", "drill", "action", "start");
+    if (strcmp(a->pos[0], "record") == 0 && a->npos == 2)
+        return json_pack("{s:s, s:s, s:s}", "verb", "drill", "action", "record", "id",
+                         a->pos[1]);
+    return fail_usage(a, "give 'start', or 'record' and a drill ID");
+}
+
+/* show_drill_reply - the scenarios sent, or the timing record */
+static int
+show_drill_reply(struct args *a, const json_t *rep)
+{
+    json_t *s;
+    size_t i;
+
+    if (json_object_get(rep, "drill") && json_is_object(json_object_get(rep, "drill"))) {
+        show_drill(json_object_get(rep, "drill"));
+        return 0;
+    }
+    printf("[DRILL] drill %s started: %s of %s agencies, %zu scenarios\n", jget(rep, "drill"),
+           jget(rep, "drilled"), jget(rep, "agencies"),
+           json_array_size(json_object_get(rep, "scenarios")));
+    json_array_foreach(json_object_get(rep, "scenarios"), i, s)
+    {
+        printf("  scenario %-3s level %s to %-14s notice %s\n", jget(s, "scenario"),
+               jget(s, "level"), jget(s, "agency"), jget(s, "notice"));
+    }
+    return 0;
+}
+
+/* advise_print - the plan as text */
+static void
+advise_print(const struct policy *p, const struct plan *pl, int drill)
+{
+    char iso[40];
+
+    printf("policy          %s\n", p->name);
+    printf("claimed level   %d (%s)\n", pl->claimed, p->level_name[pl->claimed]);
+    printf("advised level   %d (%s)%s\n", pl->advised,
+           pl->advised ? p->level_name[pl->advised] : "-",
+           pl->below_advised ? "  FLAG: claimed is below advised (R-LEVEL-2)" : "");
+    printf("report to      ");
+    for (size_t i = 0; i < pl->nreport_to; i++)
+        printf(" %s%s", pl->report_to[i],
+               pl->city && strcmp(pl->report_to[i], pl->city) == 0 ? " (copy, R-COPY3)" : "");
+    printf("\nhorizontal     ");
+    for (size_t i = 0; i < pl->nhoriz; i++)
+        printf(" %s", pl->horiz_to[i]);
+    printf("%s\n", pl->nhoriz ? " (R-HORIZ)" : " none");
+    printf("escalations    ");
+    for (unsigned b = 0; b < 4; b++)
+        if (pl->esc & (1u << b))
+            printf(" %s->%s (%s)", plan_esc_name(1u << b),
+                   pl->esc_to[b] ? pl->esc_to[b] : "(not in the directory)",
+                   plan_esc_rule(1u << b));
+    printf("%s\n", pl->esc ? "" : drill ? " none (drill, R-DRILL)" : " none");
+    printf("due times (UTC):\n");
+    for (int d = 0; d < POL_D_N; d++) {
+        if (!pl->due[d])
+            continue;
+        clock_format_iso(pl->due[d], iso, sizeof(iso));
+        printf("  %-8s %-9s %s\n", policy_deadline_name(d), policy_deadline_rule_id(d), iso);
+    }
+    if (!pl->due[POL_D_REVIEW])
+        printf("  (review, support and later due times start when their anchor happens)\n");
+}
+
+/* advise_json - the plan as JSON */
+static json_t *
+advise_json(const struct policy *p, const struct plan *pl)
+{
+    json_t *o = json_pack("{s:b,s:s,s:i,s:i,s:b}", "ok", 1, "policy", p->name, "claimed_level",
+                          pl->claimed, "advised_level", pl->advised, "below_advised",
+                          pl->below_advised);
+    json_t *to = json_array(), *h = json_array(), *esc = json_array(), *dues = json_object();
+    char iso[40];
+
+    for (size_t i = 0; i < pl->nreport_to; i++)
+        json_array_append_new(to, json_string(pl->report_to[i]));
+    for (size_t i = 0; i < pl->nhoriz; i++)
+        json_array_append_new(h, json_string(pl->horiz_to[i]));
+    for (unsigned b = 0; b < 4; b++)
+        if (pl->esc & (1u << b))
+            json_array_append_new(esc, json_pack("{s:s,s:s,s:o}", "kind", plan_esc_name(1u << b),
+                                                 "rule", plan_esc_rule(1u << b), "to",
+                                                 pl->esc_to[b] ? json_string(pl->esc_to[b])
+                                                               : json_null()));
+    for (int d = 0; d < POL_D_N; d++)
+        if (pl->due[d]) {
+            clock_format_iso(pl->due[d], iso, sizeof(iso));
+            json_object_set_new(dues, policy_deadline_name(d), json_string(iso));
+        }
+    json_object_set_new(o, "report_to", to);
+    json_object_set_new(o, "copy_to", pl->city ? json_string(pl->city) : json_null());
+    json_object_set_new(o, "horizontal_to", h);
+    json_object_set_new(o, "escalations", esc);
+    json_object_set_new(o, "dues", dues);
+    return o;
+}
+
+/* req_advise - offline what-if: the policy's view of a report form */
+static json_t *
+req_advise(struct args *a)
+{
+    static char err[8192];
+    struct directory d;
+    struct policy p;
+    struct plan pl;
+    Relay__Body b = RELAY__BODY__INIT;
+    char src[300];
+    const char *nowtxt = opt(a, "now");
+    int64_t now = clock_now_us();
+    json_t *form;
+
+    a->rc = 2;
+    if (nowtxt && clock_parse_iso(nowtxt, &now) != 0)
+        return fail_usage(a, "--now '%s' is not an ISO 8601 time with a zone", nowtxt);
+    if (policy_file_load(opt(a, "policy"), &p, src, sizeof(src), err, sizeof(err)) != RL_OK) {
+        fprintf(stderr, "relayctl: advise: %s\n", err);
+        return NULL;
+    }
+    if (dir_load(opt(a, "directory"), &d, err, sizeof(err)) != RL_OK) {
+        fprintf(stderr, "%srelayctl: advise: directory refused\n", err);
+        return NULL;
+    }
+    if ((form = read_form(a->npos ? a->pos[0] : NULL)) == NULL) {
+        dir_free(&d);
+        return NULL;
+    }
+    if (form_to_body("report", form, now, &b, err, sizeof(err)) != RL_OK) {
+        fprintf(stderr, "relayctl: advise: %s\n", err);
+    } else if (plan_report(&p, &d, opt(a, "node"), b.report, b.drill, &pl, err,
+                           sizeof(err)) != RL_OK) {
+        fprintf(stderr, "relayctl: advise: %s\n", err);
+        a->rc = 1;
+    } else {
+        if (G.json) {
+            json_t *o = advise_json(&p, &pl);
+            char *txt = json_dumps(o, JSON_INDENT(2));
+            printf("%s\n", txt);
+            free(txt);
+            json_decref(o);
+        } else {
+            advise_print(&p, &pl, b.drill);
+        }
+        a->rc = 0;
+    }
+    form_body_clear(&b);
+    json_decref(form);
+    dir_free(&d);
+    return NULL;
+}
+
 static const struct cmd cmds[] = {
     {"keygen", req_keygen, NULL, "keygen [--public] KEYFILE", "", 1, 1},
     {"report", req_form, show_filed, "report [FILE|-]", "", 0, 1},
     {"update", req_update, show_filed,
      "update ID [--team-formed] [--damage-controlled] [--recovered] "
-     "[--text TEXT]",
+     "[--subjects-notified] [--text TEXT]",
      "", 1, 1},
+    {"support", req_support, show_filed, "support ID --text TEXT", "--text", 1, 1},
     {"request-level", req_request_level, show_filed,
      "request-level ID LEVEL --reason TEXT", "--reason", 2, 2},
     {"review", req_review, show_filed,
@@ -679,7 +950,12 @@ static const struct cmd cmds[] = {
     {"withdraw", req_withdraw, show_filed, "withdraw ID --reason TEXT",
      "--reason", 1, 1},
     {"advisory", req_form, show_filed, "advisory [FILE|-]", "", 0, 1},
-    {"list", req_list, show_list, "list [--advisories]", "", 0, 0},
+    {"list", req_list, show_list, "list [--overdue | --queue | --advisories | --drills]", "",
+     0, 0},
+    {"drill", req_drill, show_drill_reply, "drill (start | record DRILL)", "", 1, 2},
+    {"advise", req_advise, NULL,
+     "advise [FILE|-] --node ID --directory FILE [--policy FILE] [--now ISO]",
+     "--node --directory", 0, 1},
     {"show", req_plain, show_show, "show ID", "", 1, 1},
     {"status", req_plain, show_status, "status", "", 0, 0},
     {"wait", req_wait, show_wait, "wait (ID | --outbox-empty) [--timeout MS]",
