@@ -128,9 +128,12 @@ plan_report(const struct policy *p, const struct directory *d,
     }
 
     /* R-ESC-*, R-PDPA: what the national node sends (never for drills) */
-    if (!drill)
+    if (!drill) {
         out->esc = policy_escalations(p, out->claimed, (int)r->ci_sector,
                                       r->personal_data);
+        out->esc_advised = policy_escalations(p, out->advised, (int)r->ci_sector,
+                                              r->personal_data);
+    }
     for (unsigned i = 0; i < 4; i++)
         if (out->esc & (1u << i))
             out->esc_to[i] = plan_esc_target(d, 1u << i, author, out->target);

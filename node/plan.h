@@ -34,6 +34,7 @@ struct plan {
     const char *ci_group;     /* R-HORIZ: the sector's CI group, or NULL */
     unsigned esc;             /* POL_ESC_* the national node will send */
     const char *esc_to[4];    /* per bit, in POL_ESC_* order; NULL: no such node */
+    unsigned esc_advised;     /* what the advised level would require (advise) */
     int64_t due[POL_D_N];     /* 0: does not apply */
 };
 

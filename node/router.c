@@ -195,6 +195,14 @@ due_armed(const Relay__IncidentRecord *r, struct store_due k[POL_D_N])
     return n;
 }
 
+/* due_same - the same index key (fields, not padding) */
+static int
+due_same(const struct store_due *a, const struct store_due *b)
+{
+    return a->due_us == b->due_us && a->which == b->which &&
+           memcmp(a->iid, b->iid, 16) == 0;
+}
+
 /* What one message changes in the due times: met (0 = no news), fired. */
 struct due_change {
     int64_t met[POL_D_N];
@@ -245,7 +253,7 @@ record_store(struct store_txn *t, struct node *n, Relay__IncidentRecord *r,
     nnew = due_armed(r, now_keys);
     for (size_t i = 0; rc == RL_OK && i < nold; i++) {
         size_t j;
-        for (j = 0; j < nnew && memcmp(&old[i], &now_keys[j], sizeof(old[i])) != 0; j++)
+        for (j = 0; j < nnew && !due_same(&old[i], &now_keys[j]); j++)
             ;
         if (j == nnew)
             rc = store_due_del(t, &old[i]);
@@ -772,7 +780,8 @@ router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
                 rc = RL_ENOMEM;
                 goto out;
             }
-            memcpy(acked, saved, nsaved * sizeof(*acked));
+            if (nsaved)
+                memcpy(acked, saved, nsaved * sizeof(*acked));
             acked[nsaved] = (char *)who;
             r->horiz_acked = acked;
             r->n_horiz_acked = nsaved + 1;
@@ -867,7 +876,12 @@ router_priority(struct store_txn *t, struct node *n, const Relay__Body *b,
     Relay__IncidentRecord *r;
     int rc;
 
-    if (b->kind_case == RELAY__BODY__KIND_ADVISORY) {
+    if (b->kind_case == RELAY__BODY__KIND_REPORT) {
+        /* the report carries its own level: no record read on the hot path */
+        level = (int)b->report->claimed_level;
+        if (b->report->ci_sector)
+            sector = b->report->ci_sector;
+    } else if (b->kind_case == RELAY__BODY__KIND_ADVISORY) {
         level = (int)b->advisory->severity;
     } else if (b->kind_case == RELAY__BODY__KIND_NOTICE &&
                b->notice->kind == RELAY__NOTICE_KIND__DRILL) {

@@ -73,6 +73,12 @@ timer_main(void *arg)
             } else if (wk.acted > 0) {
                 continue; /* there may be more */
             }
+            /* nothing could be done now (store full, a failed commit, a
+             * warning already given): our own commit woke the change wait,
+             * so sleep a tick instead of spinning */
+            if (node_sleep(n, TIMER_TICK_MS) != 0)
+                break;
+            continue;
         }
         if (!linkdown)
             last_offline_ms = 0;

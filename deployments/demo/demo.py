@@ -4,8 +4,9 @@
 Lays out the topology of topology.ini under a temporary folder, starts every
 node on loopback, files a sample incident at a Taipei agency, has the city
 review it, follows it to the national center, publishes a national advisory
-that reaches every agency, prints the journey with times, and stops every
-node. Pass --keep to leave the folder (and its logs) behind.
+that reaches every agency, prints the journey with times, then shows the
+policy at work: a what-if (relayctl advise), the copy to the city, a
+horizontal notice and the national escalations. Then it stops every node. Pass --keep to leave the folder (and its logs) behind.
 """
 import json
 import os
@@ -98,6 +99,32 @@ def main():
         inc = fed.ctl("tp-health", "show", iid)["incident"]
         for e in sorted(inc["history"], key=lambda e: e["at"]):
             print("    %s  %-10s %-10s %s" % (e["at"], e["what"], e["node"], e.get("detail", "")))
+
+        say("tp-school (a Taipei school reporting to MOE) asks the policy first (relayctl advise)")
+        school = dict(REPORT, title="Phishing mailbox takeover, student records exposed",
+                      aware_at=form["aware_at"], level=1,
+                      harms=[{"kind": "leak", "class": "core", "severity": "severe"}],
+                      affected_agencies=["tp-health"], personal_data=True)
+        adv_out = fed.ctl_raw("tp-school", "advise", "-", "--node", "tp-school", "--directory",
+                              os.path.join(data, "directory.ini"), stdin=json.dumps(school))
+        print("    " + adv_out.stdout.strip().replace("\n", "\n    "))
+        school["level"] = 3  # the agency follows the advice
+        r = fed.ctl("tp-school", "report", "-", stdin=json.dumps(school))
+        sid = r["incident"]
+        print("  filed to %s: moe is central, so taipei gets a copy (R-COPY3)" % ", ".join(r["to"]))
+        fed.ctl("taipei", "wait", sid)
+        for n in fed.nodes:
+            fed.ctl(n, "wait", "--outbox-empty")
+        print("  tp-health received the horizontal notice (R-HORIZ): %s" % fed.ctl(
+            "tp-health", "show", sid)["incident"]["history"][0]["detail"])
+        nat = fed.ctl("ncert", "show", sid)["incident"]
+        print("  ncert escalated (R-ESC-*, R-PDPA): %s" % ", ".join(nat["escalated"]))
+        for office in ("homeland", "nsc"):
+            h = fed.ctl(office, "show", sid)["incident"]["history"]
+            print("    %-9s got: %s" % (office, h[0]["detail"]))
+        print("  due times as tp-school tracks them (relayctl show):")
+        for d in fed.ctl("tp-school", "show", sid)["incident"]["dues"]:
+            print("    %-8s %-9s due %s  %s" % (d["deadline"], d["rule"], d["due"], d["state"]))
 
         say("link status at taipei (relayctl status)")
         for l in fed.ctl("taipei", "status")["links"]:

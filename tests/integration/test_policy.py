@@ -153,6 +153,45 @@ class Policy(FedTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no such incident", r.stderr + r.stdout)
 
+    def test_closure_review_and_support(self):
+        """R-CLOSE-REVIEW, R-SUPPORT, R-LEVEL-3: a level 3 closure waits for the city's
+        closure review; support is due from the first review and met by N-CERT's notice"""
+        iid = self.file("tp-health", level=3, support_requested="forensics team")
+        self.wait_quiet()
+        self.assertIsNone(self.due("ncert", iid, "support"))  # no review yet: no anchor
+        # a level change request reaches the reviewer's queue
+        self.fed.ctl("tp-health", "request-level", iid, "4", "--reason", "worse than thought")
+        self.wait_quiet()
+        q = self.fed.ctl("taipei", "list", "--queue")["incidents"]
+        self.assertIn("R-LEVEL-3", q[0]["queue"])
+        self.fed.ctl("taipei", "review", iid, "--confirm", "--level", "3", "--basis", "ok")
+        self.wait_quiet()
+        sup = self.due("ncert", iid, "support")
+        self.assertEqual((sup["due"], sup["state"]), ("2026-11-21T01:00:00.000000Z", "open"))
+        r = self.fed.ctl_raw("taipei", "support", iid, "--text", "x")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("only the national center", r.stderr)
+        self.fed.ctl("ncert", "support", iid, "--text", "two analysts on site at 09:30")
+        self.wait_quiet()
+        self.assertEqual(self.due("ncert", iid, "support")["state"], "met")
+        self.assertTrue(self.events("tp-health", iid, "support"))
+        # the closure of a level 3 incident waits for the closure review
+        r = self.fed.ctl_raw("taipei", "review", iid, "--confirm", "--level", "3", "--basis",
+                             "x", "--closure")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no closure awaiting review", r.stderr)
+        self.fed.ctl("tp-health", "close", iid, "-", stdin=json.dumps({"root_cause": "weak password"}))
+        self.wait_quiet()
+        for nid in ("tp-health", "taipei", "ncert"):
+            self.assertEqual(self.show(nid, iid)["state"], "closing", nid)
+        self.assertIn("R-CLOSE-REVIEW", self.fed.ctl("taipei", "list", "--queue")["incidents"][0]["queue"])
+        self.fed.ctl("taipei", "review", iid, "--confirm", "--level", "3", "--basis", "closure ok",
+                     "--closure", "--follow-up", "MFA for all staff by March")
+        self.wait_quiet()
+        for nid in ("tp-health", "taipei", "ncert"):
+            self.assertEqual(self.show(nid, iid)["state"], "closed", nid)
+        self.assertEqual(self.fed.ctl("taipei", "list", "--queue")["incidents"], [])
+
     def test_horizontal_notice_through_the_hierarchy(self):
         """R-HORIZ: tp-school (under moe) names tp-health (under taipei): the notice goes
         up to N-CERT and down, and is met when tp-health acknowledges it"""

@@ -835,6 +835,13 @@ advise_print(const struct policy *p, const struct plan *pl, int drill)
                    pl->esc_to[b] ? pl->esc_to[b] : "(not in the directory)",
                    plan_esc_rule(1u << b));
     printf("%s\n", pl->esc ? "" : drill ? " none (drill, R-DRILL)" : " none");
+    if (pl->below_advised && pl->esc_advised != pl->esc) {
+        printf("at level %d      ", pl->advised);
+        for (unsigned b = 0; b < 4; b++)
+            if (pl->esc_advised & (1u << b))
+                printf(" %s (%s)", plan_esc_name(1u << b), plan_esc_rule(1u << b));
+        printf("\n");
+    }
     printf("due times (UTC):\n");
     for (int d = 0; d < POL_D_N; d++) {
         if (!pl->due[d])
@@ -875,6 +882,13 @@ advise_json(const struct policy *p, const struct plan *pl)
     json_object_set_new(o, "copy_to", pl->city ? json_string(pl->city) : json_null());
     json_object_set_new(o, "horizontal_to", h);
     json_object_set_new(o, "escalations", esc);
+    {
+        json_t *ea = json_array();
+        for (unsigned b = 0; b < 4; b++)
+            if (pl->esc_advised & (1u << b))
+                json_array_append_new(ea, json_string(plan_esc_name(1u << b)));
+        json_object_set_new(o, "escalations_at_advised_level", ea);
+    }
     json_object_set_new(o, "dues", dues);
     return o;
 }
