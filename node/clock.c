@@ -151,13 +151,15 @@ clock_format_iso(int64_t us, char *buf, unsigned long len)
     time_t secs = (time_t)(us / 1000000);
     long frac = (long)(us % 1000000);
     struct tm tm;
-    size_t n;
 
     if (frac < 0) {
         frac += 1000000;
         secs -= 1;
     }
     gmtime_r(&secs, &tm);
-    n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%06ldZ", frac);
+    /* four-digit year always (strftime's %Y gives "279" for year 279),
+     * so that clock_parse_iso reads back what is written here */
+    snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+             (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, frac);
 }
