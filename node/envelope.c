@@ -97,6 +97,18 @@ env_open(const uint8_t *buf, size_t len, size_t max, struct env_msg *m,
         *why = "signature is not 64 bytes";
         goto bad;
     }
+    /* strict: the envelope is re-encoded at every hop (env_with_hop), and
+     * an unknown field outside the signature could come back in a form
+     * that no longer decodes; refuse it here, before anyone stores it */
+    if (m->env->base.n_unknown_fields) {
+        *why = "envelope carries unknown fields";
+        goto bad;
+    }
+    for (size_t i = 0; i < m->env->n_hops; i++)
+        if (m->env->hops[i]->base.n_unknown_fields) {
+            *why = "envelope hop carries unknown fields";
+            goto bad;
+        }
     b = relay__body__unpack(NULL, m->env->body.len, m->env->body.data);
     if (b == NULL) {
         *why = "signed body is not decodable";
@@ -196,6 +208,7 @@ env_kind_name(Relay__Body__KindCase k)
     case RELAY__BODY__KIND_ADVISORY: return "advisory";
     case RELAY__BODY__KIND_NOTICE: return "notice";
     case RELAY__BODY__KIND_ACK: return "ack";
+    case RELAY__BODY__KIND_DIRECTORY: return "directory";
     default: return "none";
     }
 }
