@@ -84,6 +84,14 @@ class Federation:
                     if n[k]:
                         f.write("%s = %s\n" % (k, n[k]))
                 f.write("sector = %s\nkey = %s\n\n" % (n["sector"], n["pub"]))
+        # the national root key signs the directory (held here, never by a node)
+        self.root_key = os.path.join(self.dir, "root.key")
+        self.root_pub = subprocess.run([self.ctl_bin, "keygen", self.root_key], check=True,
+                                       capture_output=True, text=True).stdout.strip()
+        subprocess.run([self.ctl_bin, "dir-init", "--root", self.root_key, "--from",
+                        os.path.join(self.dir, "directory.ini"), "--out",
+                        os.path.join(self.dir, "directory.log")],
+                       check=True, capture_output=True, text=True)
         for nid in order:
             self.write_config(nid, settings or {})
         self.save()
@@ -94,7 +102,8 @@ class Federation:
         lines = ["[node]", "id = " + nid, "tier = " + n["tier"],
                  "control = " + n["control"], "store = " + n["store"],
                  "key = " + n["key"],
-                 "directory = " + os.path.join(self.dir, "directory.ini")]
+                 "directory = " + os.path.join(self.dir, "directory.log"),
+                 "root_key = " + self.root_pub]
         if n["port"]:
             lines.append("listen = tcp://127.0.0.1:%d" % n["port"])
         if n["parent"]:

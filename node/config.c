@@ -40,6 +40,7 @@ static const struct cfg_row cfg_table[] = {
     {"store", CFG_STR, OFF(store), NULL, 1, CONFIG_STR - 1},
     {"key", CFG_STR, OFF(key), NULL, 1, CONFIG_STR - 1},
     {"directory", CFG_STR, OFF(directory), NULL, 1, CONFIG_STR - 1},
+    {"root_key", CFG_KEY, OFF(root_key), OPT, 0, 0},
     {"policy", CFG_STR, OFF(policy), OPT, 0, CONFIG_STR - 1},
     {"clock", CFG_CLOCK, 0, "system", 0, 0},
     {"map_mb", CFG_INT, OFF(map_mb), "64", 1, 1 << 20},
@@ -53,6 +54,8 @@ static const struct cfg_row cfg_table[] = {
     {"link_workers", CFG_INT, OFF(link_workers), "32", 2, 1024},
     {"control_workers", CFG_INT, OFF(control_workers), "16", 1, 1024},
     {"debug", CFG_INT, OFF(debug), "0", 0, 1},
+    {"max_age_s", CFG_INT, OFF(max_age_s), "604800", 60, 31622400},
+    {"max_future_s", CFG_INT, OFF(max_future_s), "300", 1, 31622400},
 };
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
 
@@ -152,11 +155,14 @@ cfg_set(struct cfg_load *L, const struct cfg_row *r, const char *v, int line)
     case CFG_KEY:
         if (*v == '\0')
             return 0;
-        if (keys_unhex(v, L->c->upstream_key, 32) != 0) {
+        if (keys_unhex(v, (uint8_t *)L->c + r->off, 32) != 0) {
             cfg_error(L, line, r->key, "%s", "must be 64 hex digits (a public key)");
             return -1;
         }
-        L->c->have_upstream_key = 1;
+        if (r->off == OFF(upstream_key))
+            L->c->have_upstream_key = 1;
+        else
+            L->c->have_root_key = 1;
         return 0;
     case CFG_CLOCK:
         if (strcmp(v, "system") == 0) {

@@ -36,7 +36,9 @@ struct config {
     int have_upstream_key;
     char store[CONFIG_STR];     /* LMDB directory */
     char key[CONFIG_STR];       /* secret key file */
-    char directory[CONFIG_STR]; /* directory file */
+    char directory[CONFIG_STR]; /* signed directory to start from (node/dirlog.h) */
+    uint8_t root_key[32];       /* the national root key that signs the directory */
+    int have_root_key;          /* relay-node refuses to start without it */
     char policy[CONFIG_STR];    /* policy file; empty: the built-in default */
     int clock_manual;           /* "clock = manual:<ISO 8601>" */
     int64_t clock_start_us;
@@ -51,6 +53,8 @@ struct config {
     int64_t link_workers;       /* parent-side request threads */
     int64_t control_workers;    /* control-socket request threads */
     int64_t debug;              /* 1: debug log lines */
+    int64_t max_age_s;          /* messages created longer ago are refused (replay) */
+    int64_t max_future_s;       /* ... and those created this far ahead (clock skew) */
 };
 
 /* config_tier_name - "agency", "city", ... */

@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "authz.h"
 #include "clock.h"
+#include "dirlog.h"
 #include "envelope.h"
 #include "form.h"
 #include "log.h"
@@ -85,18 +88,18 @@ ctl_audience(struct node *n, const Relay__Advisory *a, char **to, size_t *nto)
 
     if (a->audience && a->audience->scope[0])
         scope = a->audience->scope;
-    if (!dir_find(&n->dir, scope))
+    if (!dir_find(node_dir(n), scope))
         return "audience.scope names no node of the directory";
-    if (!dir_in_subtree(&n->dir, n->self->id, scope))
+    if (!dir_in_subtree(node_dir(n), n->self->id, scope))
         return "audience.scope is outside this node's subtree";
     if (a->audience)
         for (size_t i = 0; i < a->audience->n_tiers; i++)
             tiers |= 1u << a->audience->tiers[i];
     if (tiers == 0)
         tiers = 1u << TIER_AGENCY;
-    for (size_t i = 0; i < n->dir.n; i++) {
-        const struct dir_node *d = &n->dir.nodes[i];
-        if (!(tiers & (1u << d->tier)) || !dir_in_subtree(&n->dir, scope, d->id))
+    for (size_t i = 0; i < node_dir(n)->n; i++) {
+        const struct dir_node *d = &node_dir(n)->nodes[i];
+        if (!(tiers & (1u << d->tier)) || !dir_in_subtree(node_dir(n), scope, d->id))
             continue;
         if (a->audience && a->audience->sector && d->sector != (int)a->audience->sector)
             continue;
@@ -142,7 +145,7 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
             uint8_t iid[16], int *has_iid)
 {
     const ProtobufCBinaryData *ref = env_incident_of(b);
-    const char *national = dir_national(&n->dir);
+    const char *national = dir_national(node_dir(n));
     Relay__IncidentRecord *r = NULL;
     struct store_txn t;
     const char *why = NULL;
@@ -161,7 +164,7 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
             return "the national node has no reporting target to report to";
         if (n->cfg.tier == TIER_OFFICE)
             return "office nodes receive escalations only; they do not report";
-        if (plan_report(&n->pol, &n->dir, n->self->id, b->report, b->drill, &pl,
+        if (plan_report(&n->pol, node_dir(n), n->self->id, b->report, b->drill, &pl,
                         perr, sizeof(perr)) != RL_OK)
             return perr;
         if (b->report->drill_of.len == 16 && (why = ctl_drill_notice_check(n, b)) != NULL)
@@ -184,19 +187,19 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
         return "no such incident here";
     }
     store_abort(&t);
-    const struct dir_node *author = dir_find(&n->dir, r->author);
+    const struct dir_node *author = dir_find(node_dir(n), r->author);
     if (author == NULL) {
         why = "the incident's author is not in the directory";
     } else if (b->kind_case == RELAY__BODY__KIND_REVIEW) {
         int is_target = author->parent_ix >= 0 &&
-                        &n->dir.nodes[author->parent_ix] == n->self;
+                        strcmp(node_dir(n)->nodes[author->parent_ix].id, n->self->id) == 0;
         if (!is_target && n->cfg.tier != TIER_NATIONAL)
             why = "only the incident's reporting target or the national center reviews it (R-REVIEW, R-LATE-REVIEW)";
         else if (b->review->closure && r->state != RELAY__INCIDENT_STATE__CLOSING)
             why = "closure review: the incident has no closure awaiting review (R-CLOSE-REVIEW)";
         to_add(to, nto, author->id, n->self->id);
         if (author->parent_ix >= 0)
-            to_add(to, nto, n->dir.nodes[author->parent_ix].id, n->self->id);
+            to_add(to, nto, node_dir(n)->nodes[author->parent_ix].id, n->self->id);
         to_add(to, nto, national, n->self->id);
     } else if (b->kind_case == RELAY__BODY__KIND_NOTICE) {
         /* R-SUPPORT: the national center dispatches technical support */
@@ -204,7 +207,7 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
             why = "only the national center dispatches technical support (R-SUPPORT)";
         to_add(to, nto, author->id, n->self->id);
         if (author->parent_ix >= 0)
-            to_add(to, nto, n->dir.nodes[author->parent_ix].id, n->self->id);
+            to_add(to, nto, node_dir(n)->nodes[author->parent_ix].id, n->self->id);
     } else if (strcmp(author->id, n->self->id) != 0) {
         why = "only the agency that filed the incident sends this";
     } else {
@@ -212,7 +215,7 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
         to_add(to, nto, national, n->self->id);
         /* R-COPY3: every later update goes to the city too (the directory's
          * copy of the id: r is freed before the message is sealed) */
-        const struct dir_node *city = r->city[0] ? dir_find(&n->dir, r->city) : NULL;
+        const struct dir_node *city = r->city[0] ? dir_find(node_dir(n), r->city) : NULL;
         if (city)
             to_add(to, nto, city->id, n->self->id);
     }
@@ -292,6 +295,18 @@ ctl_submit(struct node *n, json_t *req)
             : form_to_body(kind, json_object_get(req, "args"), clock_now_us(), &b,
                            err, sizeof(err)) != RL_OK)
         return ctl_error("%s", err);
+    {
+        /* a revoked or rotated-out key signs nothing (the others would refuse it) */
+        const struct dir_node *me = dir_find(node_dir(n), n->self->id);
+        const uint8_t *pk;
+        why = NULL;
+        if (me == NULL || dir_key_at(me, clock_now_us(), &pk, &why) != 0 ||
+            memcmp(pk, n->kp->pk, 32) != 0) {
+            form_body_clear(&b);
+            return ctl_error("this node's key is not valid in the directory now: %s",
+                             me && why ? why : "rotated: restart the node with its new key");
+        }
+    }
     env_id_new(id);
     b.id.data = id;
     b.id.len = sizeof(id);
@@ -313,6 +328,11 @@ ctl_submit(struct node *n, json_t *req)
     free(buf);
     if (rc != RL_OK)
         return ctl_error("message refused: %s", why);
+    /* the same rules every other node applies to this message */
+    if (authz_check(n, &it.m, err, sizeof(err)) != NULL) {
+        env_msg_free(&it.m);
+        return ctl_error("%s", err);
+    }
     memset(&wk, 0, sizeof(wk));
     wk.type = WORK_INBOUND;
     wk.items = &it;
@@ -636,14 +656,14 @@ ctl_drill_start(struct node *n)
     if (n->cfg.tier != TIER_CITY && n->cfg.tier != TIER_MINISTRY &&
         n->cfg.tier != TIER_NATIONAL)
         return ctl_error("%s", "drill: only a supervisor (city, ministry or national node) runs drills");
-    units = calloc(n->dir.n + 1, sizeof(*units));
-    picked = calloc(n->dir.n + 1, sizeof(*picked));
-    rnd = calloc(n->dir.n + 1, sizeof(*rnd));
+    units = calloc(node_dir(n)->n + 1, sizeof(*units));
+    picked = calloc(node_dir(n)->n + 1, sizeof(*picked));
+    rnd = calloc(node_dir(n)->n + 1, sizeof(*rnd));
     if (!units || !picked || !rnd)
         goto oom;
-    for (size_t i = 0; i < n->dir.n; i++)
-        if (n->dir.nodes[i].tier == TIER_AGENCY && n->dir.nodes[i].parent_ix >= 0 &&
-            &n->dir.nodes[n->dir.nodes[i].parent_ix] == n->self)
+    for (size_t i = 0; i < node_dir(n)->n; i++)
+        if (node_dir(n)->nodes[i].tier == TIER_AGENCY && node_dir(n)->nodes[i].parent_ix >= 0 &&
+            strcmp(node_dir(n)->nodes[node_dir(n)->nodes[i].parent_ix].id, n->self->id) == 0)
             units[na++] = i;
     if (na == 0) {
         rep = ctl_error("%s", "drill: this node has no agencies to drill");
@@ -658,7 +678,7 @@ ctl_drill_start(struct node *n)
     env_id_hex(did, dhex);
     arr = json_array();
     for (size_t i = 0; i < ns && rc == RL_OK; i++) {
-        const struct dir_node *ag = &n->dir.nodes[units[picked[i % k]]];
+        const struct dir_node *ag = &node_dir(n)->nodes[units[picked[i % k]]];
         Relay__Body b = RELAY__BODY__INIT;
         Relay__Notice no = RELAY__NOTICE__INIT;
         char *to[1] = {(char *)ag->id}, text[400];
@@ -759,6 +779,148 @@ ctl_drill(struct node *n, json_t *req)
     return rep;
 }
 
+/* ctl_dir_change - national only: a root-signed change (hex) from relayctl,
+ * checked against the directory in force, then carried to every node */
+static json_t *
+ctl_dir_change(struct node *n, json_t *req)
+{
+    const char *hex = json_string_value(json_object_get(req, "change"));
+    Relay__SignedDirChange *sc = NULL;
+    Relay__DirChange *c = NULL;
+    Relay__Body b = RELAY__BODY__INIT;
+    struct directory trial;
+    struct work_item it;
+    struct work wk;
+    uint8_t *raw = NULL, id[ENV_ID_LEN], *buf;
+    char err[300], ihex[ENV_ID_HEX];
+    const char *why;
+    size_t rawlen, len;
+    json_t *rep;
+    int rc;
+
+    if (n->cfg.tier != TIER_NATIONAL)
+        return ctl_error("%s", "directory: changes are submitted at the national node");
+    if (hex == NULL || strlen(hex) % 2 || strlen(hex) / 2 > 16384 ||
+        (raw = malloc(strlen(hex) / 2 + 1)) == NULL ||
+        keys_unhex(hex, raw, rawlen = strlen(hex) / 2) != 0) {
+        free(raw);
+        return ctl_error("%s", "directory: \"change\" must be the hex of a signed change");
+    }
+    sc = relay__signed_dir_change__unpack(NULL, rawlen, raw);
+    free(raw);
+    if (sc == NULL)
+        return ctl_error("%s", "directory: the change does not decode");
+    if (dirlog_verify(sc, n->cfg.root_key, &c, &why) != RL_OK) {
+        relay__signed_dir_change__free_unpacked(sc, NULL);
+        return ctl_error("directory: %s", why);
+    }
+    rc = dirlog_copy(node_dir(n), &trial);
+    if (rc == RL_OK) {
+        rc = dirlog_apply(&trial, c, err, sizeof(err));
+        dir_free(&trial);
+    } else {
+        snprintf(err, sizeof(err), "out of memory");
+    }
+    if (rc != RL_OK) {
+        relay__dir_change__free_unpacked(c, NULL);
+        relay__signed_dir_change__free_unpacked(sc, NULL);
+        return ctl_error("directory: %s", err);
+    }
+    env_id_new(id);
+    b.id.data = id;
+    b.id.len = sizeof(id);
+    b.author = (char *)n->self->id;
+    b.created_us = clock_now_us();
+    b.kind_case = RELAY__BODY__KIND_DIRECTORY;
+    b.directory = sc;
+    rc = env_seal(&b, n->kp, &buf, &len);
+    relay__signed_dir_change__free_unpacked(sc, NULL);
+    if (rc != RL_OK) {
+        relay__dir_change__free_unpacked(c, NULL);
+        return ctl_error("%s", rl_strerror(rc));
+    }
+    memset(&it, 0, sizeof(it));
+    rc = env_open(buf, len, SIZE_MAX, &it.m, &why);
+    free(buf);
+    if (rc != RL_OK) {
+        relay__dir_change__free_unpacked(c, NULL);
+        return ctl_error("directory: %s", why);
+    }
+    memset(&wk, 0, sizeof(wk));
+    wk.type = WORK_INBOUND;
+    wk.items = &it;
+    wk.n = 1;
+    rc = writer_run(n, &wk);
+    env_msg_free(&it.m);
+    if (rc != RL_OK) {
+        relay__dir_change__free_unpacked(c, NULL);
+        return ctl_error("directory: not stored: %s", wk.err);
+    }
+    rep = ctl_ok();
+    env_id_hex(id, ihex);
+    json_object_set_new(rep, "id", json_string(ihex));
+    json_object_set_new(rep, "seq", json_integer((json_int_t)c->seq));
+    relay__dir_change__free_unpacked(c, NULL);
+    return rep;
+}
+
+/* ctl_dir_export - the signed log, for a joining node's bootstrap file */
+static json_t *
+ctl_dir_export(struct node *n)
+{
+    ProtobufCBinaryData *v;
+    struct store_txn t;
+    size_t cnt;
+    json_t *arr, *rep;
+
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return ctl_error("%s", "cannot read the store");
+    if (store_dirlog_all(&t, &v, &cnt) != RL_OK) {
+        store_abort(&t);
+        return ctl_error("%s", "cannot read the directory");
+    }
+    store_abort(&t);
+    arr = json_array();
+    for (size_t i = 0; i < cnt; i++) {
+        char *hex = malloc(2 * v[i].len + 1);
+        if (hex) {
+            keys_hex(v[i].data, v[i].len, hex);
+            json_array_append_new(arr, json_string(hex));
+            free(hex);
+        }
+        free(v[i].data);
+    }
+    free(v);
+    rep = ctl_ok();
+    json_object_set_new(rep, "changes", arr);
+    return rep;
+}
+
+/* ctl_dir_list - the directory in force */
+static json_t *
+ctl_dir_list(struct node *n)
+{
+    const struct directory *d = node_dir(n);
+    json_t *arr = json_array(), *rep;
+    char hex[65];
+
+    for (size_t i = 0; i < d->n; i++) {
+        const struct dir_node *e = &d->nodes[i];
+        keys_hex(e->pk, 32, hex);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:i}", "id",
+                                             e->id, "tier", config_tier_name(e->tier), "parent",
+                                             e->parent, "city", e->city, "sector",
+                                             dir_sector_name(e->sector), "key", hex, "key_from",
+                                             e->key_from_us ? iso_json(e->key_from_us) : json_null(),
+                                             "revoked", e->revoked_us ? iso_json(e->revoked_us) : json_null(),
+                                             "old_keys", e->n_old));
+    }
+    rep = ctl_ok();
+    json_object_set_new(rep, "seq", json_integer((json_int_t)d->seq));
+    json_object_set_new(rep, "nodes", arr);
+    return rep;
+}
+
 /* ctl_show - one incident, or one message */
 static json_t *
 ctl_show(struct node *n, json_t *req)
@@ -829,6 +991,7 @@ ctl_status(struct node *n)
     json_object_set_new(rep, "now", iso_json(clock_now_us()));
     json_object_set_new(rep, "policy", json_string(n->pol.name));
     json_object_set_new(rep, "policy_source", json_string(n->pol_source));
+    json_object_set_new(rep, "directory_seq", json_integer((json_int_t)node_dir(n)->seq));
     json_object_set_new(rep, "counts",
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)c.messages,
                   "incidents", (json_int_t)c.incidents, "advisories",
@@ -839,12 +1002,12 @@ ctl_status(struct node *n)
     if (n->parent)
         json_array_append_new(links, link_json(n, &t, n->parent->id, 1,
                                                atomic_load(&n->up_pipes) > 0));
-    for (size_t i = 0; i < n->dir.n; i++) {
-        const struct dir_node *d = &n->dir.nodes[i];
+    for (size_t i = 0; i < node_dir(n)->n; i++) {
+        const struct dir_node *d = &node_dir(n)->nodes[i];
         int64_t seen;
-        if (d->parent_ix < 0 || &n->dir.nodes[d->parent_ix] != n->self)
+        if (d->parent_ix < 0 || strcmp(node_dir(n)->nodes[d->parent_ix].id, n->self->id) != 0)
             continue;
-        seen = n->child_seen_ms ? atomic_load(&n->child_seen_ms[i]) : 0;
+        seen = n->child_seen_ms && i < n->n_child_seen ? atomic_load(&n->child_seen_ms[i]) : 0;
         json_array_append_new(links, link_json(n, &t, d->id, 0,
             seen > 0 && now_ms - seen < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms));
     }
@@ -952,6 +1115,114 @@ ctl_audit_verify(struct node *n)
     return rep;
 }
 
+/* ctl_audit_export - the signed head and a range of raw entries; the head
+ * is read in the same transaction, so the entries end at or after it */
+static json_t *
+ctl_audit_export(struct node *n, json_t *req)
+{
+    json_int_t from = json_integer_value(json_object_get(req, "from"));
+    ProtobufCBinaryData v[512];
+    struct store_txn t;
+    uint8_t hash[32], *head;
+    uint64_t seq;
+    size_t cnt, hl;
+    char *hex;
+    json_t *arr, *rep;
+    int rc;
+
+    if (from < 1)
+        from = 1;
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return ctl_error("%s", "cannot read the store");
+    rc = store_audit_head(&t, &seq, hash);
+    if (rc == RL_OK)
+        rc = store_audit_range(&t, (uint64_t)from, 512, v, &cnt);
+    store_abort(&t);
+    if (rc != RL_OK)
+        return ctl_error("%s", "cannot read the audit log");
+    if (audit_head_seal(n->self->id, seq, hash, clock_now_us(), n->kp, &head, &hl) != RL_OK) {
+        for (size_t i = 0; i < cnt; i++)
+            free(v[i].data);
+        return ctl_error("%s", "cannot sign the audit head");
+    }
+    arr = json_array();
+    for (size_t i = 0; i < cnt; i++) {
+        if ((hex = malloc(2 * v[i].len + 1)) != NULL) {
+            keys_hex(v[i].data, v[i].len, hex);
+            json_array_append_new(arr, json_string(hex));
+            free(hex);
+        }
+        free(v[i].data);
+    }
+    rep = ctl_ok();
+    if ((hex = malloc(2 * hl + 1)) != NULL) {
+        keys_hex(head, hl, hex);
+        json_object_set_new(rep, "head", json_string(hex));
+        free(hex);
+    }
+    free(head);
+    json_object_set_new(rep, "seq", json_integer((json_int_t)seq));
+    json_object_set_new(rep, "entries", arr);
+    return rep;
+}
+
+/* ctl_audit_head - the latest signed audit head a child sent on its link */
+static json_t *
+ctl_audit_head(struct node *n, json_t *req)
+{
+    const char *child = json_string_value(json_object_get(req, "child"));
+    const struct directory *d = node_dir(n);
+    json_t *rep;
+    char *hex = NULL;
+    size_t ix;
+
+    if (child == NULL)
+        return ctl_error("%s", "audit-head: give \"child\"");
+    for (ix = 0; ix < d->n && strcmp(d->nodes[ix].id, child) != 0; ix++)
+        ;
+    if (ix == d->n || d->nodes[ix].parent_ix < 0 ||
+        strcmp(d->nodes[d->nodes[ix].parent_ix].id, n->self->id) != 0)
+        return ctl_error("audit-head: '%s' is not a child of this node", child);
+    pthread_mutex_lock(&n->mu);
+    if (n->child_heads && ix < n->n_child_seen && n->child_heads[ix].len &&
+        (hex = malloc(2 * n->child_heads[ix].len + 1)) != NULL)
+        keys_hex(n->child_heads[ix].data, n->child_heads[ix].len, hex);
+    pthread_mutex_unlock(&n->mu);
+    rep = ctl_ok();
+    json_object_set_new(rep, "head", hex ? json_string(hex) : json_null());
+    free(hex);
+    return rep;
+}
+
+/* ctl_seen - which of these message ids this node has never stored */
+static json_t *
+ctl_seen(struct node *n, json_t *req)
+{
+    json_t *ids = json_object_get(req, "ids"), *missing = json_array(), *v, *rep;
+    struct store_txn t;
+    size_t i;
+
+    if (!json_is_array(ids) || json_array_size(ids) > 4096) {
+        json_decref(missing);
+        return ctl_error("%s", "seen: \"ids\" must be an array of at most 4096 ids");
+    }
+    if (store_begin(n->store, 0, &t) != RL_OK) {
+        json_decref(missing);
+        return ctl_error("%s", "cannot read the store");
+    }
+    json_array_foreach(ids, i, v)
+    {
+        uint8_t id[16];
+        if (!json_is_string(v) || env_id_parse(json_string_value(v), id) != 0 ||
+            store_seen(&t, id) != 1)
+            json_array_append(missing, v);
+    }
+    store_abort(&t);
+    rep = ctl_ok();
+    json_object_set_new(rep, "missing", missing);
+    return rep;
+}
+
 /* ctl_dispatch - one request to its verb */
 static json_t *
 ctl_dispatch(struct node *n, const char *buf, size_t len)
@@ -979,6 +1250,18 @@ ctl_dispatch(struct node *n, const char *buf, size_t len)
         rep = ctl_clock(n, req);
     else if (strcmp(verb, "drill") == 0)
         rep = ctl_drill(n, req);
+    else if (strcmp(verb, "dir-change") == 0)
+        rep = ctl_dir_change(n, req);
+    else if (strcmp(verb, "dir-export") == 0)
+        rep = ctl_dir_export(n);
+    else if (strcmp(verb, "dir-list") == 0)
+        rep = ctl_dir_list(n);
+    else if (strcmp(verb, "audit-export") == 0)
+        rep = ctl_audit_export(n, req);
+    else if (strcmp(verb, "seen") == 0)
+        rep = ctl_seen(n, req);
+    else if (strcmp(verb, "audit-head") == 0)
+        rep = ctl_audit_head(n, req);
     else if (strcmp(verb, "audit-verify") == 0)
         rep = ctl_audit_verify(n);
     else

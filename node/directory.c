@@ -348,6 +348,33 @@ dir_next_hop(const struct directory *d, const char *self, const char *dest)
     return d->nodes[d->nodes[s].parent_ix].id;
 }
 
+/* dir_key_at - the key valid at a message's creation time */
+int
+dir_key_at(const struct dir_node *e, int64_t at_us, const uint8_t **pk,
+           const char **why)
+{
+    if (e->revoked_us && at_us >= e->revoked_us) {
+        *why = "signed by a revoked key (created after its revocation)";
+        return -1;
+    }
+    if ((e->valid_from_us && at_us < e->valid_from_us) ||
+        (e->valid_until_us && at_us >= e->valid_until_us)) {
+        *why = "created outside the validity period of the author's directory entry";
+        return -1;
+    }
+    if (at_us >= e->key_from_us) {
+        *pk = e->pk;
+        return 0;
+    }
+    for (int i = e->n_old - 1; i >= 0; i--)
+        if (at_us >= e->old[i].from_us && at_us < e->old[i].until_us) {
+            *pk = e->old[i].pk;
+            return 0;
+        }
+    *why = "no key of the author was valid when the message was created";
+    return -1;
+}
+
 /* dir_national - the root */
 const char *
 dir_national(const struct directory *d)

@@ -30,6 +30,14 @@
 
 enum dir_role { DIR_ROLE_NONE, DIR_ROLE_HOMELAND, DIR_ROLE_NSC, DIR_ROLE_CI_GROUP };
 
+#define DIR_OLD_KEYS 8
+
+/* A key a node used before a rotation, and when. */
+struct dir_key {
+    uint8_t pk[32];
+    int64_t from_us, until_us;
+};
+
 struct dir_node {
     char id[64];
     int tier;     /* enum tier */
@@ -40,12 +48,19 @@ struct dir_node {
     int parent_ix; /* index of the parent, -1 at the root */
     int role;      /* enum dir_role */
     char contact[128];
+    /* from the signed directory (node/dirlog.c); all 0 for an INI file */
+    int64_t key_from_us;    /* when pk took effect */
+    int64_t valid_from_us, valid_until_us; /* the entry's validity, 0: open */
+    int64_t revoked_us;     /* the key signs nothing from then on; 0: not revoked */
+    struct dir_key old[DIR_OLD_KEYS]; /* rotated-out keys, oldest first */
+    int n_old;
 };
 
 struct directory {
     struct dir_node *nodes;
     size_t n;
-    int root; /* index of the national node */
+    int root;     /* index of the national node */
+    uint64_t seq; /* the last signed change applied (0 for an INI file) */
 };
 
 /* dir_load - read and check path; errors name file, line and key. Caller
@@ -62,6 +77,12 @@ int dir_in_subtree(const struct directory *d, const char *root, const char *id);
  * unknown, or unreachable (outside the tree). */
 const char *dir_next_hop(const struct directory *d, const char *self,
                          const char *dest);
+/* dir_key_at - the key of e that signs a message created at at_us: the
+ * current key, or a rotated-out one whose period holds at_us. Returns 0 and
+ * sets *pk, or -1 with the reason in *why (revoked, not yet or no longer
+ * valid, no key for that time). */
+int dir_key_at(const struct dir_node *e, int64_t at_us, const uint8_t **pk,
+               const char **why);
 /* dir_national - the root's id. */
 const char *dir_national(const struct directory *d);
 /* dir_office - the office with role (for DIR_ROLE_CI_GROUP: of sector), or NULL. */

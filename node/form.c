@@ -918,6 +918,9 @@ form_body_clear(Relay__Body *body)
     case RELAY__BODY__KIND_ACK:
         m = (ProtobufCMessage *)body->ack;
         break;
+    case RELAY__BODY__KIND_DIRECTORY:
+        m = (ProtobufCMessage *)body->directory;
+        break;
     default:
         break;
     }
@@ -1244,6 +1247,38 @@ js_ack(const Relay__Acknowledgement *m)
     return js_done(o, bad);
 }
 
+/* js_directory - a directory change as carried (its root signature is
+ * checked by the node, not here) */
+static json_t *
+js_directory(const Relay__SignedDirChange *m)
+{
+    Relay__DirChange *c = relay__dir_change__unpack(NULL, m->change.len, m->change.data);
+    json_t *o = json_object();
+    int bad = 0;
+
+    if (c == NULL) {
+        put(o, "error", json_string("change does not decode"), &bad);
+        return js_done(o, bad);
+    }
+    put(o, "seq", json_integer((json_int_t)c->seq), &bad);
+    put(o, "at", js_time(c->at_us), &bad);
+    switch (c->change_case) {
+    case RELAY__DIR_CHANGE__CHANGE_ENROL:
+        put(o, "enrol", js_str(c->enrol->id), &bad);
+        break;
+    case RELAY__DIR_CHANGE__CHANGE_ROTATE:
+        put(o, "rotate", js_str(c->rotate->id), &bad);
+        break;
+    case RELAY__DIR_CHANGE__CHANGE_REVOKE:
+        put(o, "revoke", js_str(c->revoke), &bad);
+        break;
+    default:
+        break;
+    }
+    relay__dir_change__free_unpacked(c, NULL);
+    return js_done(o, bad);
+}
+
 /* js_kind - the kind part of a body, or NULL */
 static json_t *
 js_kind(const Relay__Body *b)
@@ -1271,6 +1306,8 @@ js_kind(const Relay__Body *b)
         return js_notice(b->notice);
     case RELAY__BODY__KIND_ACK:
         return js_ack(b->ack);
+    case RELAY__BODY__KIND_DIRECTORY:
+        return js_directory(b->directory);
     default:
         return NULL;
     }

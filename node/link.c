@@ -1,6 +1,6 @@
 /*
  * link.c - what both ends of a link share: verification, outbox reads,
- * one request/reply exchange on an nng context.
+ * one sealed request/reply exchange on an nng context (link_seal.h).
  */
 #include "link.h"
 
@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
+#include "clock.h"
+#include "link_seal.h"
 #include "log.h"
 #include "node.h"
 
@@ -16,7 +19,9 @@ void
 link_verify(struct node *n, const uint8_t *buf, size_t len,
             const char *subtree, struct work_item *it)
 {
+    const struct directory *d = node_dir(n);
     const struct dir_node *author;
+    const uint8_t *pk;
     const char *why;
 
     memset(it, 0, sizeof(*it));
@@ -25,21 +30,35 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
         snprintf(it->why, sizeof(it->why), "%s", why);
         return;
     }
-    author = dir_find(&n->dir, it->m.body->author);
+    author = dir_find(d, it->m.body->author);
     if (author == NULL) {
         it->refused = 1;
         snprintf(it->why, sizeof(it->why), "unknown author '%.63s'",
                  it->m.body->author);
         return;
     }
-    if (env_verify(&it->m, author->pk) != RL_OK) {
+    /* the key valid when the author says it signed: revoked, rotated-out
+     * and not-yet-valid keys sign nothing */
+    if (dir_key_at(author, it->m.body->created_us, &pk, &why) != 0) {
+        it->refused = 1;
+        snprintf(it->why, sizeof(it->why), "%s: '%s'", why, author->id);
+        return;
+    }
+    if (env_verify(&it->m, pk) != RL_OK) {
         it->refused = 1;
         snprintf(it->why, sizeof(it->why),
                  "bad signature: does not verify with the key of '%s'",
                  author->id);
         return;
     }
-    if (subtree && !dir_in_subtree(&n->dir, subtree, author->id)) {
+    /* replay with a new id and an old time; then who may send what; then
+     * whether this link may relay it */
+    if (authz_fresh(n, &it->m, clock_now_us(), it->why, sizeof(it->why)) != NULL ||
+        authz_check(n, &it->m, it->why, sizeof(it->why)) != NULL) {
+        it->refused = 1;
+        return;
+    }
+    if (subtree && !dir_in_subtree(d, subtree, author->id)) {
         it->refused = 1;
         snprintf(it->why, sizeof(it->why),
                  "author '%s' is outside the subtree of link '%s'", author->id,
@@ -87,36 +106,87 @@ link_free_envelopes(ProtobufCBinaryData *envs, size_t count)
     }
 }
 
-/* link_call - one request and its reply on a req context */
+/* link_call - one sealed request and its sealed reply on a req context */
 int
-link_call(nng_ctx ctx, nng_aio *aio, const Relay__LinkRequest *req,
-          int64_t timeout_ms, size_t maxsz, Relay__LinkReply **reply)
+link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
+          const Relay__LinkRequest *req, int64_t timeout_ms, size_t maxsz,
+          Relay__LinkReply **reply)
 {
+    const struct dir_node *parent = dir_find(node_dir(n), n->parent->id);
+    const uint8_t *ppk;
+    const char *kwhy = "not in the directory";
+    struct link_seal_ctx sc;
+    char why[256] = "";
+    uint8_t *pt, *frame;
+    size_t ptlen = relay__link_request__get_packed_size(req), flen;
     nng_msg *msg;
-    size_t len = relay__link_request__get_packed_size(req);
     int rc;
 
     *reply = NULL;
-    if (nng_msg_alloc(&msg, len) != 0)
+    /* the parent's key in the directory in force (rotations included) */
+    if (parent == NULL || dir_key_at(parent, clock_now_us(), &ppk, &kwhy) != 0) {
+        log_warn("peer=%s no key of the parent is valid now: %s", n->parent->id, kwhy);
+        return RL_EPERM;
+    }
+    if ((pt = malloc(ptlen ? ptlen : 1)) == NULL)
         return RL_ENOMEM;
-    relay__link_request__pack(req, nng_msg_body(msg));
+    relay__link_request__pack(req, pt);
+    rc = link_seal_request(n->kp, ppk, n->self->id, pt, ptlen, &sc, &frame,
+                           &flen, why, sizeof(why));
+    free(pt);
+    if (rc != RL_OK) {
+        log_warn("peer=%s cannot seal a request: %s", n->parent->id, why);
+        return rc;
+    }
+    rc = nng_msg_alloc(&msg, flen);
+    if (rc == 0)
+        memcpy(nng_msg_body(msg), frame, flen);
+    free(frame);
+    if (rc != 0) {
+        link_seal_wipe(&sc);
+        return RL_ENOMEM;
+    }
     nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
     nng_aio_set_msg(aio, msg);
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if ((rc = nng_aio_result(aio)) != 0) {
         nng_msg_free(nng_aio_get_msg(aio));
+        link_seal_wipe(&sc);
         return rc == NNG_ECLOSED ? RL_ECLOSED : RL_ELINK;
     }
     nng_ctx_recv(ctx, aio);
     nng_aio_wait(aio);
     if ((rc = nng_aio_result(aio)) != 0) {
+        link_seal_wipe(&sc);
         return rc == NNG_ECLOSED ? RL_ECLOSED
                : rc == NNG_ETIMEDOUT ? RL_ETIMEDOUT : RL_ELINK;
     }
     msg = nng_aio_get_msg(aio);
-    if (nng_msg_len(msg) <= maxsz)
-        *reply = relay__link_reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+    if (nng_msg_len(msg) > maxsz) {
+        nng_msg_free(msg);
+        link_seal_wipe(&sc);
+        return RL_EINVAL;
+    }
+    rc = link_open_reply(&sc, nng_msg_body(msg), nng_msg_len(msg), &pt, &ptlen,
+                         why, sizeof(why));
     nng_msg_free(msg);
+    link_seal_wipe(&sc);
+    if (rc == RL_EPERM) {
+        log_warn("peer=%s %s", n->parent->id, why);
+        return RL_ELINK;
+    }
+    if (rc == RL_ESIG) {
+        log_warn("peer=%s frame does not authenticate: %s", n->parent->id, why);
+        return RL_ELINK;
+    }
+    if (rc != RL_OK) {
+        log_warn("peer=%s malformed link frame: %s", n->parent->id, why);
+        return rc == RL_ENOMEM ? RL_ENOMEM : RL_ELINK;
+    }
+    *reply = relay__link_reply__unpack(NULL, ptlen, pt);
+    free(pt);
+    if (*reply == NULL)
+        log_warn("peer=%s sealed reply holds no decodable LinkReply", n->parent->id);
     return *reply ? RL_OK : RL_EINVAL;
 }

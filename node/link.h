@@ -12,9 +12,19 @@
  * A failed or timed-out request is sent again after a capped exponential
  * backoff with jitter; the receiver drops what it has already stored.
  *
+ * Every LinkRequest and LinkReply travels sealed in a SealedFrame
+ * (link_seal.h): encrypted and authenticated under a key only the child and
+ * its parent can derive from their directory keys and a per-request
+ * ephemeral key. A frame that does not open is refused with its reason,
+ * nothing in it is stored, and the answer is a cleartext refusal.
+ *
  * SECURITY: every envelope's signature is checked against the directory key
  * of its author before the writer sees it, and a child may only push
- * messages whose author is in its own subtree.
+ * messages whose author is in its own subtree. The link itself is
+ * authenticated both ways: the parent serves only a child whose directory
+ * key sealed the request, the child accepts only a reply sealed under that
+ * request's key. On the wire an observer sees node ids, sizes and timing,
+ * never a field of a message.
  */
 #ifndef RELAY_LINK_H
 #define RELAY_LINK_H
@@ -48,10 +58,13 @@ int link_outbox_read(struct node *n, const char *peer,
                      size_t *count) RL_MUST_CHECK;
 void link_free_envelopes(ProtobufCBinaryData *envs, size_t count);
 
-/* link_call - send req on ctx and wait for the reply (timeout ms) using the
- * caller's aio (cancel it to interrupt); *reply is unpacked on RL_OK. */
-int link_call(nng_ctx ctx, nng_aio *aio, const Relay__LinkRequest *req,
-              int64_t timeout_ms, size_t maxsz, Relay__LinkReply **reply)
-    RL_MUST_CHECK;
+/* link_call - seal req for n's parent (its directory key), send it on ctx
+ * and wait for the reply (timeout ms) using the caller's aio (cancel it to
+ * interrupt); the reply must open under this request's session key.
+ * *reply is unpacked on RL_OK. A reply that does not open, or the parent's
+ * cleartext refusal, is logged and returned as RL_ELINK. */
+int link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
+              const Relay__LinkRequest *req, int64_t timeout_ms, size_t maxsz,
+              Relay__LinkReply **reply) RL_MUST_CHECK;
 
 #endif

@@ -7,8 +7,15 @@
  * commits does the reply tell the child what is stored. A poll is held
  * until something is queued for that child, or poll_hold_ms passes.
  *
+ * Every request arrives sealed (link_seal.h). The claimed sender must be
+ * our child in the directory before any key is derived; a frame that does
+ * not open is logged ("peer=X frame does not authenticate: why"), answered
+ * with a cleartext refusal and never reaches the writer. Replies are sealed
+ * under the key of the request they answer.
+ *
  * SECURITY: a child may push only messages authored inside its own subtree.
- * Anything refused is audited with its reason and not stored.
+ * Anything refused is audited with its reason and not stored. Nothing from
+ * a frame is acted on before it opened with the claimed child's key.
  */
 #include <nng/nng.h>
 #include <stdio.h>
@@ -17,8 +24,14 @@
 
 #include "clock.h"
 #include "link.h"
+#include "link_seal.h"
+#include "audit.h"
 #include "log.h"
 #include "node.h"
+
+/* child_seen_ms holds one slot per directory index: those of the directory
+ * the node started with, and room for children enrolled while it runs. */
+#define DOWN_SEEN_SPARE 4096
 
 /* down_resolve_acks - the child's acks, matched against the head of its outbox */
 static int
@@ -142,21 +155,138 @@ down_hold(struct node *n, const char *child, struct outbox_item *items,
     return rc;
 }
 
-/* down_reply - encode and send rep on ctx */
+/* down_send - send frame bytes on ctx (a copy; the caller keeps frame) */
 static void
-down_reply(nng_ctx ctx, nng_aio *aio, const Relay__LinkReply *rep)
+down_send(nng_ctx ctx, nng_aio *aio, const uint8_t *frame, size_t len)
 {
-    size_t len = relay__link_reply__get_packed_size(rep);
     nng_msg *msg;
 
     if (nng_msg_alloc(&msg, len) != 0)
         return;
-    relay__link_reply__pack(rep, nng_msg_body(msg));
+    memcpy(nng_msg_body(msg), frame, len);
     nng_aio_set_msg(aio, msg);
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if (nng_aio_result(aio) != 0)
         nng_msg_free(nng_aio_get_msg(aio));
+}
+
+/* down_reply - encode rep, seal it under the request's key, send it */
+static void
+down_reply(nng_ctx ctx, nng_aio *aio, const struct link_seal_ctx *sc,
+           const Relay__LinkReply *rep)
+{
+    size_t len = relay__link_reply__get_packed_size(rep), flen;
+    uint8_t *pt = malloc(len ? len : 1), *frame;
+    int rc;
+
+    if (pt == NULL)
+        return;
+    relay__link_reply__pack(rep, pt);
+    rc = link_seal_reply(sc, pt, len, &frame, &flen);
+    free(pt);
+    if (rc != RL_OK) {
+        log_warn("peer=%s reply not sealed: %s", sc->from, rl_strerror(rc));
+        return;
+    }
+    down_send(ctx, aio, frame, flen);
+    free(frame);
+}
+
+/* down_refuse - log a frame that did not open and answer in clear */
+static void
+down_refuse(nng_ctx ctx, nng_aio *aio, const struct link_seal_ctx *sc, int rc,
+            const char *why)
+{
+    const char *peer = sc->from[0] ? sc->from : "?";
+    char err[320];
+    uint8_t *frame;
+    size_t flen;
+
+    if (rc == RL_ENOMEM)
+        snprintf(err, sizeof(err), "temporary failure: %s", rl_strerror(rc));
+    else if (rc == RL_EUNKNOWN || rc == RL_EPERM)
+        snprintf(err, sizeof(err), "%s", why);
+    else if (rc == RL_EINVAL)
+        snprintf(err, sizeof(err), "malformed link frame: %s", why);
+    else
+        snprintf(err, sizeof(err), "frame does not authenticate: %s", why);
+    if (rc == RL_EUNKNOWN || rc == RL_EPERM)
+        log_warn("peer=%s request refused: %s", peer, err);
+    else
+        log_warn("peer=%s %s", peer, err);
+    if (link_seal_error(err, &frame, &flen) != RL_OK)
+        return;
+    down_send(ctx, aio, frame, flen);
+    free(frame);
+}
+
+/* down_peer - link_seal_peer_fn: the key of a child of ours, by id */
+static int
+down_peer(void *arg, const char *from, uint8_t pk[KEYS_PK_LEN], char *why,
+          size_t whylen)
+{
+    struct node *n = arg;
+    const struct directory *d = node_dir(n);
+    const struct dir_node *child = dir_find(d, from);
+    const uint8_t *key;
+    const char *kwhy = "";
+
+    if (child == NULL) {
+        snprintf(why, whylen, "unknown node '%.63s'", from);
+        return RL_EUNKNOWN;
+    }
+    if (child->parent_ix < 0 ||
+        strcmp(d->nodes[child->parent_ix].id, n->self->id) != 0) {
+        snprintf(why, whylen, "'%s' is not a child of '%s'", child->id, n->self->id);
+        return RL_EPERM;
+    }
+    if (dir_key_at(child, clock_now_us(), &key, &kwhy) != 0) {
+        snprintf(why, whylen, "no key of '%s' is valid now: %s", child->id, kwhy);
+        return RL_EPERM;
+    }
+    memcpy(pk, key, KEYS_PK_LEN);
+    return RL_OK;
+}
+
+/* down_audit_head - keep the child's latest signed audit head (in memory:
+ * relayctl audit check compares a child's exported log with it) */
+static void
+down_audit_head(struct node *n, const struct dir_node *child, size_t ix,
+                const ProtobufCBinaryData *signed_head)
+{
+    Relay__AuditHead *h = NULL, *old = NULL;
+    const uint8_t *pk;
+    const char *why;
+    uint8_t *copy;
+
+    if (dir_key_at(child, clock_now_us(), &pk, &why) != 0 ||
+        audit_head_open(signed_head->data, signed_head->len, pk, &h, &why) != RL_OK) {
+        log_warn("peer=%s audit head refused: %s", child->id, why);
+        return;
+    }
+    if (strcmp(h->node, child->id) != 0) {
+        log_warn("peer=%s audit head refused: it is %s's", child->id, h->node);
+        relay__audit_head__free_unpacked(h, NULL);
+        return;
+    }
+    pthread_mutex_lock(&n->mu);
+    if (n->child_heads[ix].len &&
+        audit_head_open(n->child_heads[ix].data, n->child_heads[ix].len, pk, &old, &why) ==
+            RL_OK &&
+        old->seq > h->seq) {
+        log_warn("peer=%s audit head went back from %llu to %llu entries", child->id,
+                 (unsigned long long)old->seq, (unsigned long long)h->seq);
+    } else if ((copy = malloc(signed_head->len)) != NULL) {
+        memcpy(copy, signed_head->data, signed_head->len);
+        free(n->child_heads[ix].data);
+        n->child_heads[ix].data = copy;
+        n->child_heads[ix].len = signed_head->len;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (old)
+        relay__audit_head__free_unpacked(old, NULL);
+    relay__audit_head__free_unpacked(h, NULL);
 }
 
 /* down_handle - one request from a child */
@@ -165,7 +295,9 @@ down_handle(struct node *n, const Relay__LinkRequest *req,
             Relay__LinkReply *rep, struct outbox_item *items, char *err,
             size_t errlen)
 {
-    const struct dir_node *child = dir_find(&n->dir, req->from);
+    const struct directory *d = node_dir(n);
+    const struct dir_node *child = dir_find(d, req->from);
+    size_t ix;
     int rc;
 
     if (child == NULL) {
@@ -173,11 +305,15 @@ down_handle(struct node *n, const Relay__LinkRequest *req,
         return;
     }
     if (child->parent_ix < 0 ||
-        strcmp(n->dir.nodes[child->parent_ix].id, n->self->id) != 0) {
+        strcmp(d->nodes[child->parent_ix].id, n->self->id) != 0) {
         snprintf(err, errlen, "'%s' is not a child of '%s'", child->id, n->self->id);
         return;
     }
-    atomic_store(&n->child_seen_ms[child - n->dir.nodes], clock_mono_ms());
+    ix = (size_t)(child - d->nodes);
+    if (ix < n->n_child_seen)
+        atomic_store(&n->child_seen_ms[ix], clock_mono_ms());
+    if (req->audit_head.len && ix < n->n_child_seen)
+        down_audit_head(n, child, ix, &req->audit_head);
     if (req->n_acked && (rc = down_resolve_acks(n, child->id, req)) != RL_OK) {
         snprintf(err, errlen, "acknowledgements not recorded: %s", rl_strerror(rc));
         rep->retry = 1;
@@ -205,9 +341,13 @@ down_main(void *arg)
         log_fatal("link: cannot start a downstream worker");
     for (;;) {
         Relay__LinkReply rep = RELAY__LINK_REPLY__INIT;
-        Relay__LinkRequest *req;
-        char err[256] = "";
+        Relay__LinkRequest *req = NULL;
+        struct link_seal_ctx sc;
+        char err[256] = "", why[256] = "";
+        uint8_t *pt = NULL;
+        size_t ptlen = 0;
         nng_msg *msg;
+        int rc;
 
         nng_ctx_recv(ctx, aio);
         nng_aio_wait(aio);
@@ -216,18 +356,33 @@ down_main(void *arg)
         if (nng_aio_result(aio) != 0)
             continue;
         msg = nng_aio_get_msg(aio);
-        req = relay__link_request__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+        rc = link_open_request(n->kp, down_peer, n, nng_msg_body(msg),
+                               nng_msg_len(msg), &sc, &pt, &ptlen, why,
+                               sizeof(why));
         nng_msg_free(msg);
+        if (rc != RL_OK) {
+            down_refuse(ctx, aio, &sc, rc, why);
+            link_seal_wipe(&sc);
+            continue;
+        }
+        req = relay__link_request__unpack(NULL, ptlen, pt);
+        free(pt);
         if (req == NULL) {
-            snprintf(err, sizeof(err), "malformed link request (not a decodable LinkRequest)");
-            log_warn("peer=? %s", err);
+            snprintf(err, sizeof(err),
+                     "malformed link request (not a decodable LinkRequest)");
+            log_warn("peer=%s %s", sc.from, err);
+        } else if (strcmp(req->from, sc.from) != 0) {
+            snprintf(err, sizeof(err),
+                     "the link request names another sender than its frame");
+            log_warn("peer=%s request refused: %s", sc.from, err);
         } else {
             down_handle(n, req, &rep, items, err, sizeof(err));
             if (err[0])
                 log_warn("peer=%s request refused: %s", req->from, err);
         }
         rep.error = err;
-        down_reply(ctx, aio, &rep);
+        down_reply(ctx, aio, &sc, &rep);
+        link_seal_wipe(&sc);
         rep.error = NULL;
         for (size_t i = 0; i < rep.n_stored; i++)
             free(rep.stored[i].data);
@@ -256,8 +411,11 @@ link_down_start(struct node *n)
     size_t maxsz = (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536);
     int rc;
 
-    n->child_seen_ms = calloc(n->dir.n, sizeof(*n->child_seen_ms));
-    if (n->child_seen_ms == NULL)
+    /* indexes of the directory in force; enrolment appends nodes */
+    n->n_child_seen = n->dir.n + DOWN_SEEN_SPARE;
+    n->child_seen_ms = calloc(n->n_child_seen, sizeof(*n->child_seen_ms));
+    n->child_heads = calloc(n->n_child_seen, sizeof(*n->child_heads));
+    if (n->child_seen_ms == NULL || n->child_heads == NULL)
         return RL_ENOMEM;
     rc = node_rep_start(n, &n->down, "downstream", n->cfg.listen, maxsz,
                         (int)n->cfg.link_workers, down_main);
@@ -271,4 +429,5 @@ void
 link_down_stop(struct node *n)
 {
     node_rep_stop(n, &n->down, "downstream");
+    link_seal_forget();
 }

@@ -19,6 +19,9 @@
 
 #include "clock.h"
 #include "link.h"
+#include "link_seal.h"
+#include "audit.h"
+#include "clock.h"
 #include "log.h"
 #include "node.h"
 
@@ -121,7 +124,7 @@ up_send_main(void *arg)
         req.from = (char *)n->self->id;
         req.push = envs;
         req.n_push = count;
-        rc = link_call(ctx, n->up_aio[0], &req, n->cfg.link_timeout_ms,
+        rc = link_call(n, ctx, n->up_aio[0], &req, n->cfg.link_timeout_ms,
                        link_maxsz(n), &rep);
         link_free_envelopes(envs, count);
         if (rc == RL_OK && rep->error[0]) {
@@ -149,6 +152,29 @@ up_send_main(void *arg)
     return NULL;
 }
 
+/* up_audit_head - this node's signed audit head, or empty if unreadable */
+static void
+up_audit_head(struct node *n, ProtobufCBinaryData *out)
+{
+    struct store_txn t;
+    uint8_t hash[32];
+    uint64_t seq;
+    int rc;
+
+    out->data = NULL;
+    out->len = 0;
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return;
+    rc = store_audit_head(&t, &seq, hash);
+    store_abort(&t);
+    if (rc == RL_OK &&
+        audit_head_seal(n->self->id, seq, hash, clock_now_us(), n->kp, &out->data,
+                        &out->len) != RL_OK) {
+        out->data = NULL;
+        out->len = 0;
+    }
+}
+
 /* up_poll_main - long-poll the parent for downward traffic */
 static void *
 up_poll_main(void *arg)
@@ -172,9 +198,13 @@ up_poll_main(void *arg)
         req.poll = 1;
         req.acked = acked;
         req.n_acked = nacked;
-        rc = link_call(ctx, n->up_aio[1], &req,
+        /* our signed audit head rides on every poll, so that the parent
+         * always holds our latest claim about our own log */
+        up_audit_head(n, &req.audit_head);
+        rc = link_call(n, ctx, n->up_aio[1], &req,
                        n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
                        link_maxsz(n), &rep);
+        free(req.audit_head.data);
         if (rc == RL_OK && rep->error[0]) {
             log_warn("peer=%s refused the poll: %s", n->parent->id, rep->error);
             rc = RL_ELINK;
@@ -301,4 +331,5 @@ link_up_stop(struct node *n)
         nng_aio_free(n->up_aio[0]);
         nng_aio_free(n->up_aio[1]);
     }
+    link_seal_forget();
 }

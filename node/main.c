@@ -21,6 +21,7 @@
 #include "link.h"
 #include "log.h"
 #include "node.h"
+#include "dirlog.h"
 #include "policy_file.h"
 #include "timer.h"
 #include "writer.h"
@@ -33,7 +34,7 @@ usage(void)
     exit(2);
 }
 
-/* node_setup - config, directory, identity; exits on any problem */
+/* node_setup - config, policy, key; exits on any problem */
 static void
 node_setup(struct node *n, const char *path)
 {
@@ -48,9 +49,10 @@ node_setup(struct node *n, const char *path)
     }
     log_init(n->cfg.id);
     log_set_debug((int)n->cfg.debug);
-    if (dir_load(n->cfg.directory, &n->dir, err, sizeof(err)) != RL_OK) {
-        fputs(err, stderr);
-        fprintf(stderr, "relay-node: %s: key 'directory': directory refused\n", path);
+    if (!n->cfg.have_root_key) {
+        fprintf(stderr, "%s: key 'root_key': missing: the national root key that signs the "
+                        "directory (relayctl keygen --public ROOTKEY)\n"
+                        "relay-node: %s: configuration refused\n", path, path);
         exit(1);
     }
     if (policy_file_load(n->cfg.policy, &n->pol, n->pol_source,
@@ -59,6 +61,63 @@ node_setup(struct node *n, const char *path)
         fprintf(stderr, "relay-node: %s: key 'policy': policy refused\n", path);
         exit(1);
     }
+    if (keys_init() != RL_OK)
+        log_fatal("libsodium failed to initialise");
+    rc = keys_load(n->cfg.key, &n->kp, &why);
+    if (rc != RL_OK)
+        log_fatal("%s: key 'key': %s: %s", path, n->cfg.key, why);
+}
+
+/* node_dir_file - the signed directory of the bootstrap file */
+static void
+node_dir_file(struct node *n, const char *path, ProtobufCBinaryData **v, size_t *cnt)
+{
+    static char err[8192];
+
+    if (dirlog_read_file(n->cfg.directory, v, cnt, err, sizeof(err)) != RL_OK ||
+        dirlog_build(*v, *cnt, n->cfg.root_key, &n->dir, err, sizeof(err)) != RL_OK) {
+        fprintf(stderr, "%s\nrelay-node: %s: key 'directory': directory refused\n", err, path);
+        exit(1);
+    }
+}
+
+/* node_dir_init - the signed directory kept in the store; on first start,
+ * imported from the bootstrap file (every change verified) */
+static void
+node_dir_init(struct node *n, const char *path)
+{
+    static char err[8192];
+    ProtobufCBinaryData *v = NULL;
+    struct store_txn t;
+    size_t cnt = 0;
+
+    if (store_begin(n->store, 0, &t) != RL_OK || store_dirlog_all(&t, &v, &cnt) != RL_OK)
+        log_fatal("%s: cannot read the directory from the store", path);
+    store_abort(&t);
+    if (cnt == 0) {
+        node_dir_file(n, path, &v, &cnt);
+        dir_free(&n->dir);
+        if (store_begin(n->store, 1, &t) != RL_OK)
+            log_fatal("cannot begin a write transaction");
+        for (size_t i = 0; i < cnt; i++)
+            if (store_dirlog_put(&t, i + 1, v[i].data, v[i].len) != RL_OK) {
+                store_abort(&t);
+                log_fatal("cannot store the directory");
+            }
+        if (store_commit(&t) != RL_OK)
+            log_fatal("cannot store the directory");
+        log_info("directory: %zu signed changes imported from %s", cnt, n->cfg.directory);
+    }
+    if (dirlog_build(v, cnt, n->cfg.root_key, &n->dir, err, sizeof(err)) != RL_OK)
+        log_fatal("%s: the stored directory does not verify: %s", path, err);
+    dirlog_free(v, cnt);
+    atomic_store(&n->dirp, &n->dir);
+}
+
+/* node_identity - this node and its parent in the directory */
+static void
+node_identity(struct node *n, const char *path)
+{
     n->self = dir_find(&n->dir, n->cfg.id);
     if (n->self == NULL)
         log_fatal("%s: key 'id': '%s' is not in the directory %s", path,
@@ -66,23 +125,20 @@ node_setup(struct node *n, const char *path)
     if (n->self->tier != n->cfg.tier)
         log_fatal("%s: key 'tier': '%s' but the directory says '%s'", path,
                   config_tier_name(n->cfg.tier), config_tier_name(n->self->tier));
+    if (n->self->revoked_us)
+        log_fatal("%s: key 'id': '%s' is revoked in the directory", path, n->cfg.id);
     if (n->self->parent_ix >= 0) {
         n->parent = &n->dir.nodes[n->self->parent_ix];
         if (!n->cfg.upstream[0])
             log_fatal("%s: key 'upstream': missing, the directory names parent '%s'",
                       path, n->parent->id);
-        if (memcmp(n->cfg.upstream_key, n->parent->pk, 32) != 0)
+        if (n->cfg.have_upstream_key && memcmp(n->cfg.upstream_key, n->parent->pk, 32) != 0)
             log_fatal("%s: key 'upstream_key': does not match the directory key of parent '%s'",
                       path, n->parent->id);
     } else if (n->cfg.upstream[0]) {
         log_fatal("%s: key 'upstream': the directory gives '%s' no parent", path,
                   n->self->id);
     }
-    if (keys_init() != RL_OK)
-        log_fatal("libsodium failed to initialise");
-    rc = keys_load(n->cfg.key, &n->kp, &why);
-    if (rc != RL_OK)
-        log_fatal("%s: key 'key': %s: %s", path, n->cfg.key, why);
     if (memcmp(n->kp->pk, n->self->pk, 32) != 0)
         log_fatal("%s: key 'key': %s does not match the directory key of '%s'",
                   path, n->cfg.key, n->self->id);
@@ -91,7 +147,9 @@ node_setup(struct node *n, const char *path)
 int
 main(int argc, char **argv)
 {
-    struct node n;
+    /* static: on the sockets_stuck path main returns with the store open,
+     * and everything must stay reachable for the leak checker */
+    static struct node n;
     const char *path = NULL;
     int check = 0, sig;
     sigset_t set;
@@ -109,6 +167,12 @@ main(int argc, char **argv)
     memset(&n, 0, sizeof(n));
     node_setup(&n, path);
     if (check) {
+        ProtobufCBinaryData *v;
+        size_t cnt;
+        node_dir_file(&n, path, &v, &cnt);
+        dirlog_free(v, cnt);
+        atomic_store(&n.dirp, &n.dir);
+        node_identity(&n, path);
         printf("%s: ok: node %s, tier %s, %zu nodes in the directory, policy %s from %s\n",
                path, n.cfg.id, config_tier_name(n.cfg.tier), n.dir.n, n.pol.name,
                n.pol_source);
@@ -134,6 +198,8 @@ main(int argc, char **argv)
 
     if (store_open(n.cfg.store, n.cfg.map_mb, n.cfg.map_max_mb, 0, &n.store) != RL_OK)
         log_fatal("%s: key 'store': cannot open the store %s", path, n.cfg.store);
+    node_dir_init(&n, path);
+    node_identity(&n, path);
     if (writer_start(&n) != RL_OK)
         log_fatal("cannot start the writer");
     if (timer_start(&n) != RL_OK)
@@ -165,7 +231,10 @@ main(int argc, char **argv)
     store_close(n.store);
     keys_free(n.kp);
     free(n.child_seen_ms);
-    dir_free(&n.dir);
+    for (size_t i = 0; n.child_heads && i < n.n_child_seen; i++)
+        free(n.child_heads[i].data);
+    free(n.child_heads);
+    node_dir_free_all(&n);
     log_info("stopped");
     return 0;
 }

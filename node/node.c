@@ -180,3 +180,43 @@ node_rep_stop(struct node *n, struct rep_pool *p, const char *what)
     free(p->thr);
     p->thr = NULL;
 }
+
+/* node_dir_publish - swap in a new directory snapshot */
+void
+node_dir_publish(struct node *n, struct directory *d)
+{
+    struct directory *old;
+
+    pthread_mutex_lock(&n->mu);
+    old = atomic_load(&n->dirp);
+    if (old && old != &n->dir) {
+        struct directory **v = realloc(n->dir_old, (n->n_dir_old + 1) * sizeof(*v));
+        if (v != NULL) {
+            v[n->n_dir_old++] = old;
+            n->dir_old = v;
+        } /* else: leaked, never freed while readers may hold it */
+    }
+    atomic_store(&n->dirp, d);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* node_dir_free_all - every snapshot */
+void
+node_dir_free_all(struct node *n)
+{
+    struct directory *cur = atomic_load(&n->dirp);
+
+    for (size_t i = 0; i < n->n_dir_old; i++) {
+        dir_free(n->dir_old[i]);
+        free(n->dir_old[i]);
+    }
+    free(n->dir_old);
+    n->dir_old = NULL;
+    n->n_dir_old = 0;
+    if (cur && cur != &n->dir) {
+        dir_free(cur);
+        free(cur);
+    }
+    atomic_store(&n->dirp, &n->dir);
+    dir_free(&n->dir);
+}

@@ -33,7 +33,10 @@ struct rep_pool {
 
 struct node {
     struct config cfg;
-    struct directory dir;
+    struct directory dir;   /* the directory the node started with */
+    struct directory *_Atomic dirp; /* the one in force (node_dir) */
+    struct directory **dir_old;     /* replaced snapshots, freed at exit */
+    size_t n_dir_old;
     const struct dir_node *self;
     const struct dir_node *parent; /* NULL at the root */
     struct keypair *kp;
@@ -58,6 +61,9 @@ struct node {
     /* downstream server (parent side) */
     struct rep_pool down;
     _Atomic int64_t *child_seen_ms; /* per directory index: last request */
+    size_t n_child_seen;            /* slots in child_seen_ms and child_heads */
+    ProtobufCBinaryData *child_heads; /* per directory index: latest signed
+                                       * audit head (under mu) */
 
     /* control socket */
     struct rep_pool ctl;
@@ -66,6 +72,23 @@ struct node {
     pthread_t timer_thr;
     int timer_running;
 };
+
+/* node_dir - the directory in force now. Snapshots are never freed while
+ * the node runs, so pointers into one stay valid after a change, and they
+ * only grow (enrolment appends; revocation marks): an index valid in one
+ * names the same node in every later one. Compare nodes by id, not by
+ * pointer. */
+static inline const struct directory *
+node_dir(struct node *n)
+{
+    return atomic_load(&n->dirp);
+}
+
+/* node_dir_publish - make d (heap, owned by the node from now on) the
+ * directory in force; the previous one stays allocated until exit. */
+void node_dir_publish(struct node *n, struct directory *d);
+/* node_dir_free_all - at exit, after every thread stopped. */
+void node_dir_free_all(struct node *n);
 
 /* node_notify - after a commit: wake everyone who waits on the store. */
 void node_notify(struct node *n);

@@ -28,6 +28,19 @@ router_next_hops(const struct directory *d, const char *self,
     size_t n = 0;
 
     *deliver = 0;
+    if (body->kind_case == RELAY__BODY__KIND_DIRECTORY) {
+        /* a directory change reaches every node: down to every child */
+        int s = -1;
+        for (size_t i = 0; i < d->n; i++)
+            if (strcmp(d->nodes[i].id, self) == 0)
+                s = (int)i;
+        *deliver = 1;
+        for (size_t i = 0; i < d->n && n < ROUTER_MAX_HOPS; i++)
+            if (s >= 0 && d->nodes[i].parent_ix == s && !d->nodes[i].revoked_us &&
+                (from == NULL || strcmp(d->nodes[i].id, from) != 0))
+                hops[n++] = d->nodes[i].id;
+        return n;
+    }
     for (size_t i = 0; i < body->n_to; i++) {
         const char *dest = body->to[i], *h;
         size_t j;
@@ -229,7 +242,7 @@ record_store(struct store_txn *t, struct node *n, Relay__IncidentRecord *r,
         plan_record_facts(r, &f);
         policy_dues(&n->pol, &f, due);
         for (int w = 0; w < POL_D_N; w++) {
-            int role = plan_due_role(&n->dir, n->self->id, r, w);
+            int role = plan_due_role(node_dir(n), n->self->id, r, w);
             const Relay__Due *e = due_find(r, w);
             if (role == 0)
                 continue;
@@ -296,7 +309,7 @@ apply_report(struct node *n, Relay__IncidentRecord *r, const struct env_msg *m,
     r->personal_data = rep->personal_data;
     r->support_requested = rep->support_requested[0] != '\0';
     r->drill_of = rep->drill_of;
-    *planned = plan_report(&n->pol, &n->dir, b->author, rep, b->drill, pl, err,
+    *planned = plan_report(&n->pol, node_dir(n), b->author, rep, b->drill, pl, err,
                            sizeof(err)) == RL_OK;
     if (!*planned) {
         log_warn("policy: report from %s: %s", b->author, err);
@@ -379,7 +392,7 @@ national_escalate(struct node *n, Relay__IncidentRecord *r,
                      used ? "; " : "", plan_esc_name(bit));
             continue;
         }
-        to = plan_esc_target(&n->dir, bit, r->author, r->target);
+        to = plan_esc_target(node_dir(n), bit, r->author, r->target);
         if (to == NULL || strcmp(to, n->self->id) == 0) {
             snprintf(note + used, nlen - used, "%s%s: no %s node in the directory (%s)",
                      used ? "; " : "", plan_esc_name(bit), plan_esc_name(bit),
@@ -396,7 +409,7 @@ national_escalate(struct node *n, Relay__IncidentRecord *r,
         snprintf(e->target, sizeof(e->target), "%s", plan_esc_name(bit));
         emit_to(e, n->self->id, to);
         if (bit == POL_ESC_CISO) {
-            const struct dir_node *sup = dir_find(&n->dir, to);
+            const struct dir_node *sup = dir_find(node_dir(n), to);
             snprintf(e->text, sizeof(e->text),
                      "R-ESC-CISO: level %d incident of %s: notify the CISO and IT director%s%s",
                      level, r->author, sup && sup->contact[0] ? ": " : "",
@@ -421,7 +434,7 @@ apply_review(struct node *n, Relay__IncidentRecord *r, const Relay__Body *b,
              struct due_change *ch, char *detail, size_t dlen)
 {
     const Relay__ReviewDecision *rv = b->review;
-    const char *national = dir_national(&n->dir);
+    const char *national = dir_national(node_dir(n));
     int by_national = national && strcmp(b->author, national) == 0;
     const char *stands = "";
 
@@ -647,7 +660,7 @@ router_apply_incident(struct store_txn *t, struct node *n, const struct env_msg 
     default:
         break;
     }
-    national_here = dir_national(&n->dir) && strcmp(dir_national(&n->dir), self) == 0;
+    national_here = dir_national(node_dir(n)) && strcmp(dir_national(node_dir(n)), self) == 0;
     if (national_here && r->have_report && r->state != RELAY__INCIDENT_STATE__WITHDRAWN &&
         (rc = national_escalate(n, r, out, esc_note, sizeof(esc_note))) != RL_OK)
         goto done;
@@ -871,7 +884,7 @@ router_priority(struct store_txn *t, struct node *n, const Relay__Body *b,
                 uint8_t *prio)
 {
     const ProtobufCBinaryData *iid = env_incident_of(b);
-    const struct dir_node *a = dir_find(&n->dir, b->author);
+    const struct dir_node *a = dir_find(node_dir(n), b->author);
     int level = 0, sector = a ? a->sector : 0;
     Relay__IncidentRecord *r;
     int rc;
@@ -906,7 +919,7 @@ static int
 offline_warn(struct store_txn *t, struct node *n, Relay__IncidentRecord *r,
              const Relay__Due *d, int64_t now)
 {
-    const struct dir_node *tg = r->target ? dir_find(&n->dir, r->target) : NULL;
+    const struct dir_node *tg = r->target ? dir_find(node_dir(n), r->target) : NULL;
     Relay__Event ev = RELAY__EVENT__INIT;
     struct store_due old[POL_D_N];
     char due[40], aware[40], hex[ENV_ID_HEX], text[1024];
@@ -990,7 +1003,7 @@ fire_one(struct store_txn *t, struct node *n, const struct store_due *k,
              r->drill ? "[DRILL] " : "", e->rule, e->deadline, due, plan_level(r), r->author);
     emit_to(e, n->self->id, r->author);
     emit_to(e, n->self->id, r->target);
-    emit_to(e, n->self->id, dir_national(&n->dir));
+    emit_to(e, n->self->id, dir_national(node_dir(n)));
     log_warn("%s", e->text);
     rc = record_store(t, n, r, old, nold, &ch);
     (*acted)++;

@@ -25,7 +25,7 @@
 struct store {
     MDB_env *env;
     MDB_dbi messages, seen, outbox, incidents, advisories, audit, peers, meta;
-    MDB_dbi dues, drills, drill_notices;
+    MDB_dbi dues, drills, drill_notices, dirlog;
     pthread_rwlock_t resize;
     int64_t map_bytes, map_max_bytes;
     int readonly;
@@ -148,7 +148,8 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
         (rc = mdb_dbi_open(txn, "meta", flags, &s->meta)) ||
         (rc = mdb_dbi_open(txn, "dues", flags, &s->dues)) ||
         (rc = mdb_dbi_open(txn, "drills", flags, &s->drills)) ||
-        (rc = mdb_dbi_open(txn, "drill_notices", flags, &s->drill_notices)))
+        (rc = mdb_dbi_open(txn, "drill_notices", flags, &s->drill_notices)) ||
+        (rc = mdb_dbi_open(txn, "dirlog", flags, &s->dirlog)))
         goto fail;
     if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
         store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
@@ -679,6 +680,75 @@ store_get_drill_notice(struct store_txn *t, const uint8_t notice[16],
     return RL_OK;
 }
 
+/* store_dirlog_put - keep a root-signed directory change under its seq */
+int
+store_dirlog_put(struct store_txn *t, uint64_t seq, const uint8_t *buf, size_t len)
+{
+    uint8_t key[8];
+    MDB_val k = {8, key}, v = {len, (void *)buf};
+
+    put_u64(key, seq);
+    return store_rc(mdb_put(t->txn, t->s->dirlog, &k, &v, 0), "write directory change");
+}
+
+/* store_dirlog_get - one change by seq (copy in *out, malloc) */
+int
+store_dirlog_get(struct store_txn *t, uint64_t seq, uint8_t **out, size_t *len)
+{
+    uint8_t key[8];
+    MDB_val k = {8, key}, v;
+    int rc;
+
+    put_u64(key, seq);
+    if ((rc = mdb_get(t->txn, t->s->dirlog, &k, &v)) != 0)
+        return store_rc(rc, "read directory change");
+    if ((*out = malloc(v.mv_size ? v.mv_size : 1)) == NULL)
+        return RL_ENOMEM;
+    memcpy(*out, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+    return RL_OK;
+}
+
+/* store_dirlog_all - the changes 1, 2, ... up to the first gap, in order */
+int
+store_dirlog_all(struct store_txn *t, ProtobufCBinaryData **v, size_t *n)
+{
+    size_t cap = 0;
+    int rc;
+
+    *v = NULL;
+    *n = 0;
+    for (uint64_t seq = 1;; seq++) {
+        uint8_t *buf;
+        size_t len;
+        rc = store_dirlog_get(t, seq, &buf, &len);
+        if (rc == RL_ENOTFOUND)
+            return RL_OK;
+        if (rc == RL_OK && *n == cap) {
+            size_t nc = cap ? 2 * cap : 32;
+            ProtobufCBinaryData *nv = realloc(*v, nc * sizeof(*nv));
+            if (nv == NULL) {
+                free(buf);
+                rc = RL_ENOMEM;
+            } else {
+                *v = nv;
+                cap = nc;
+            }
+        }
+        if (rc != RL_OK) {
+            for (size_t i = 0; i < *n; i++)
+                free((*v)[i].data);
+            free(*v);
+            *v = NULL;
+            *n = 0;
+            return rc;
+        }
+        (*v)[*n].data = buf;
+        (*v)[*n].len = len;
+        (*n)++;
+    }
+}
+
 /* audit_hash - BLAKE2b-256 over the previous hash and the entry bytes */
 static void
 audit_hash(const uint8_t prev[32], const uint8_t *entry, size_t len,
@@ -721,6 +791,61 @@ store_audit(struct store_txn *t, int64_t at_us, const char *what,
     relay__audit_entry__pack(&e, v.mv_data);
     audit_hash(t->audit_hash, v.mv_data, v.mv_size, t->audit_hash);
     t->audit_seq = e.seq;
+    return RL_OK;
+}
+
+/* store_audit_link - one step of the chain (exported for the checker) */
+void
+store_audit_link(const uint8_t prev[32], const uint8_t *e, size_t len, uint8_t out[32])
+{
+    audit_hash(prev, e, len, out);
+}
+
+/* store_audit_head - seq and hash of the committed chain */
+int
+store_audit_head(struct store_txn *t, uint64_t *seq, uint8_t hash[32])
+{
+    uint8_t buf[8];
+    int rc;
+
+    if ((rc = store_meta_get(t->txn, t->s->meta, "audit_hash", hash, 32)) ||
+        (rc = store_meta_get(t->txn, t->s->meta, "audit_seq", buf, 8)))
+        return RL_EIO;
+    *seq = get_u64(buf);
+    return RL_OK;
+}
+
+/* store_audit_range - entries as stored */
+int
+store_audit_range(struct store_txn *t, uint64_t from, size_t max, ProtobufCBinaryData *v,
+                  size_t *n)
+{
+    uint8_t key[8];
+    MDB_cursor *c;
+    MDB_val k = {8, key}, val;
+    int rc;
+
+    *n = 0;
+    put_u64(key, from);
+    if ((rc = mdb_cursor_open(t->txn, t->s->audit, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &val, MDB_SET_RANGE); rc == 0 && *n < max;
+         rc = mdb_cursor_get(c, &k, &val, MDB_NEXT)) {
+        if ((v[*n].data = malloc(val.mv_size ? val.mv_size : 1)) == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(v[*n].data, val.mv_data, val.mv_size);
+        v[*n].len = val.mv_size;
+        (*n)++;
+    }
+    mdb_cursor_close(c);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        for (size_t i = 0; i < *n; i++)
+            free(v[i].data);
+        *n = 0;
+        return rc == ENOMEM ? RL_ENOMEM : store_rc(rc, "read audit");
+    }
     return RL_OK;
 }
 

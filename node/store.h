@@ -14,6 +14,7 @@
  *                                        judges (policy), earliest first
  *   drills     id(16)                 -> DrillRecord (drills started here)
  *   drill_notices notice id(16)       -> drill id(16)
+ *   dirlog     seq(8, big endian)     -> SignedDirChange (node/dirlog.h)
  *
  * Write transactions come from one thread at a time (node/writer.c). Values
  * read from LMDB are copied before the transaction ends. The map grows on
@@ -123,6 +124,14 @@ int store_put_drill_notice(struct store_txn *t, const uint8_t notice[16],
 int store_get_drill_notice(struct store_txn *t, const uint8_t notice[16],
                            uint8_t drill[16]) RL_MUST_CHECK;
 
+/* The signed directory's changes, by sequence number. store_dirlog_all
+ * returns 1, 2, ... up to the first missing one (*v and each data malloc'd). */
+int store_dirlog_put(struct store_txn *t, uint64_t seq, const uint8_t *buf,
+                     size_t len) RL_MUST_CHECK;
+int store_dirlog_get(struct store_txn *t, uint64_t seq, uint8_t **out,
+                     size_t *len) RL_MUST_CHECK;
+int store_dirlog_all(struct store_txn *t, ProtobufCBinaryData **v, size_t *n) RL_MUST_CHECK;
+
 int store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us) RL_MUST_CHECK;
 
 /* store_audit - append one hash-chained entry. */
@@ -132,6 +141,15 @@ int store_audit(struct store_txn *t, int64_t at_us, const char *what,
  * missing or undecodable entry's seq, or 0 when the chain is intact;
  * *entries counts the intact entries (before *bad, if any). */
 int store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad) RL_MUST_CHECK;
+/* store_audit_head - the number of entries and the chain's hash. */
+int store_audit_head(struct store_txn *t, uint64_t *seq, uint8_t hash[32]) RL_MUST_CHECK;
+/* store_audit_range - raw bytes of entries from..from+max-1 (fewer at the
+ * end) into v (caller array of max; each data malloc'd). */
+int store_audit_range(struct store_txn *t, uint64_t from, size_t max,
+                      ProtobufCBinaryData *v, size_t *n) RL_MUST_CHECK;
+/* store_audit_link - the chain hash after entry bytes e, given prev. */
+void store_audit_link(const uint8_t prev[32], const uint8_t *e, size_t len,
+                      uint8_t out[32]);
 
 /* Peers: when a neighbour last acknowledged something. */
 int store_peer_acked(struct store_txn *t, const char *peer, int64_t at_us,

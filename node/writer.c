@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "dirlog.h"
 #include "log.h"
 #include "node.h"
 #include "router.h"
@@ -37,6 +38,8 @@ struct writer {
     struct env_msg *local; /* receipts and notices created in this group */
     size_t nlocal, caplocal;
     struct router_emits emits; /* notices the policy asked for, not yet made */
+    struct directory *dirwork; /* the directory with this group's changes */
+    int dir_changed;
 };
 
 /* receipt_add - remember to acknowledge id to author at the end of the group */
@@ -84,6 +87,75 @@ group_reset(struct writer *w)
         env_msg_free(&w->local[i]);
     w->nlocal = 0;
     w->emits.n = 0;
+    if (w->dirwork) {
+        dir_free(w->dirwork);
+        free(w->dirwork);
+        w->dirwork = NULL;
+    }
+    w->dir_changed = 0;
+}
+
+/* dir_change_apply - a root-signed directory change: keep it under its
+ * seq, then apply every change that is next in order (a change that
+ * arrives early waits in the log for the ones before it) */
+static int
+dir_change_apply(struct writer *w, struct store_txn *t, const Relay__Body *b)
+{
+    struct node *n = w->node;
+    Relay__DirChange *c;
+    const char *why;
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    if (dirlog_verify(b->directory, n->cfg.root_key, &c, &why) != RL_OK)
+        return RL_OK; /* authz refused it before; never stored as a change */
+    if (w->dirwork == NULL) {
+        if ((w->dirwork = malloc(sizeof(*w->dirwork))) == NULL ||
+            dirlog_copy(node_dir(n), w->dirwork) != RL_OK) {
+            free(w->dirwork);
+            w->dirwork = NULL;
+            relay__dir_change__free_unpacked(c, NULL);
+            return RL_ENOMEM;
+        }
+    }
+    if (c->seq <= w->dirwork->seq) {
+        relay__dir_change__free_unpacked(c, NULL);
+        return RL_OK; /* already applied */
+    }
+    len = relay__signed_dir_change__get_packed_size(b->directory);
+    if ((buf = malloc(len)) == NULL) {
+        relay__dir_change__free_unpacked(c, NULL);
+        return RL_ENOMEM;
+    }
+    relay__signed_dir_change__pack(b->directory, buf);
+    rc = store_dirlog_put(t, c->seq, buf, len);
+    free(buf);
+    relay__dir_change__free_unpacked(c, NULL);
+    while (rc == RL_OK) {
+        char err[300];
+        rc = store_dirlog_get(t, w->dirwork->seq + 1, &buf, &len);
+        if (rc == RL_ENOTFOUND)
+            return RL_OK;
+        if (rc != RL_OK)
+            return rc;
+        rc = dirlog_open(buf, len, n->cfg.root_key, &c, &why);
+        free(buf);
+        if (rc != RL_OK) {
+            log_warn("directory: stored change %llu: %s",
+                     (unsigned long long)w->dirwork->seq + 1, why);
+            return RL_OK;
+        }
+        rc = dirlog_apply(w->dirwork, c, err, sizeof(err));
+        relay__dir_change__free_unpacked(c, NULL);
+        if (rc != RL_OK) {
+            /* root-signed yet breaks the tree: it stays stored, unapplied */
+            log_warn("directory: %s", err);
+            return RL_OK;
+        }
+        w->dir_changed = 1;
+    }
+    return rc;
 }
 
 /* apply_message - store one verified envelope, route and deliver it */
@@ -118,7 +190,10 @@ apply_message(struct writer *w, struct store_txn *t, const char *peer,
                      env_kind_name(b->kind_case));
     if (rc != RL_OK)
         return rc;
-    nh = router_next_hops(&n->dir, n->self->id, b, peer, hops, &deliver);
+    nh = router_next_hops(node_dir(n), n->self->id, b, peer, hops, &deliver);
+    if (b->kind_case == RELAY__BODY__KIND_DIRECTORY &&
+        (rc = dir_change_apply(w, t, b)) != RL_OK)
+        return rc;
     rc = router_apply(t, n, m, deliver, now, &w->emits);
     if (rc != RL_OK)
         return rc;
@@ -413,6 +488,14 @@ group_run(struct writer *w, struct work *list)
     if (rc != RL_OK) {
         group_fail(list, RL_EIO, "write transaction failed (disk full or i/o error); nothing stored");
         return;
+    }
+    if (w->dir_changed) {
+        /* the commit made the new directory true: now it is in force */
+        log_info("directory: now at change %llu, %zu nodes",
+                 (unsigned long long)w->dirwork->seq, w->dirwork->n);
+        node_dir_publish(w->node, w->dirwork);
+        w->dirwork = NULL;
+        w->dir_changed = 0;
     }
     for (struct work *wk = list; wk; wk = wk->next)
         if (wk->rc == RL_EFULL)

@@ -19,7 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "deployments"))
 from federation import Federation  # noqa: E402,F401
 
+import hashlib  # noqa: E402
+
 import lmdb  # noqa: E402
+import nacl.bindings  # noqa: E402
 import nacl.exceptions  # noqa: E402
 import nacl.signing  # noqa: E402
 
@@ -53,6 +56,58 @@ def fresh_form(**kw):
     return form
 
 
+# ------------------------------------------------------- sealed link frames
+# An implementation of the link sealing of node/link_seal.h with python3-nacl,
+# independent of the C code under test: a SealedFrame {1 from, 2 eph,
+# 3 nonce, 4 box, 5 error} whose box is XChaCha20-Poly1305-IETF under
+# k = BLAKE2b-256("relay-link-v1" || X25519(e, P) || X25519(C, P) || e_pk ||
+# C_pk || P_pk), the Ed25519 keys converted to X25519.
+
+LINK_LABEL = b"relay-link-v1"
+
+
+class LinkRefused(Exception):
+    """LinkRefused - the parent answered with a cleartext SealedFrame.error"""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def link_seal_request(child_sk, parent_pk, sender, plaintext):
+    """link_seal_request - seal plaintext (a serialized LinkRequest) as sender
+    with the 64-byte Ed25519 secret key child_sk for the parent whose Ed25519
+    public key is parent_pk; returns (frame, session) where session opens
+    the reply"""
+    b = nacl.bindings
+    c_x = b.crypto_sign_ed25519_pk_to_curve25519(child_sk[32:])
+    c_sk = b.crypto_sign_ed25519_sk_to_curve25519(child_sk)
+    p_x = b.crypto_sign_ed25519_pk_to_curve25519(parent_pk)
+    e_sk = os.urandom(32)
+    e_pk = b.crypto_scalarmult_base(e_sk)
+    s1 = b.crypto_scalarmult(e_sk, p_x)
+    s2 = b.crypto_scalarmult(c_sk, p_x)
+    k = hashlib.blake2b(LINK_LABEL + s1 + s2 + e_pk + c_x + p_x, digest_size=32).digest()
+    nonce = os.urandom(24)
+    box = b.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        plaintext, LINK_LABEL + b" req" + sender.encode(), nonce, k)
+    return pb.message((1, sender), (2, e_pk), (3, nonce), (4, box)), (k, sender)
+
+
+def link_open_reply(session, frame):
+    """link_open_reply - the serialized LinkReply inside a reply frame to the
+    request of session; raises LinkRefused for a cleartext refusal and
+    nacl.exceptions.CryptoError when the box does not open"""
+    k, sender = session
+    f = pb.decode(frame)
+    if f.get(5) and not f.get(4):
+        raise LinkRefused(f[5][0].decode())
+    if set(f) - {3, 4} or len(f[3][0]) != 24:
+        raise ValueError("not a sealed reply: fields %s" % sorted(f))
+    return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        f[4][0], LINK_LABEL + b" rep" + sender.encode(), f[3][0], k)
+
+
 class FedTest(unittest.TestCase):
     TOPOLOGY = CHAIN
     SETTINGS = {"retry_min_ms": 20, "retry_max_ms": 500, "link_timeout_ms": 3000,
@@ -61,9 +116,13 @@ class FedTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="relay-test.")
         self.fed = Federation(self.tmp)
-        self.fed.init(self.TOPOLOGY, self.SETTINGS)
-        self.fed.start()
-        self.fed.wait_links()
+        try:
+            self.fed.init(self.TOPOLOGY, self.SETTINGS)
+            self.fed.start()
+            self.fed.wait_links()
+        except BaseException:
+            self.tearDown()  # tearDown does not run when setUp fails
+            raise
 
     def tearDown(self):
         try:
@@ -142,6 +201,15 @@ class FedTest(unittest.TestCase):
     def log(self, nid):
         with open(self.fed.nodes[nid]["log"]) as f:
             return f.read()
+
+    def secret_key(self, nid):
+        """secret_key - the node's 64-byte Ed25519 secret key from its key file"""
+        with open(self.fed.nodes[nid]["key"]) as f:
+            return bytes.fromhex(f.read().split()[1])
+
+    def public_key(self, nid):
+        """public_key - the node's Ed25519 public key, as in the directory"""
+        return bytes.fromhex(self.fed.nodes[nid]["pub"])
 
 
 def run():

@@ -2,7 +2,12 @@
 """test_refusal - hostile input is refused with its reason and changes nothing stored.
 
 A fake child speaks the link protocol to the city with nngcat; its frames are
-built by pb.py (not by the C code under test) and signed with python3-nacl.
+built by pb.py (not by the C code under test), signed with python3-nacl and
+sealed by relaytest.link_seal_request, an independent python3-nacl
+implementation of node/link_seal.h, which also opens the replies. Envelope
+refusals travel inside properly sealed frames; frames that are not sealed,
+sealed with the wrong key, or from a node that is not a child are refused
+before anything in them is looked at.
 """
 import os
 import subprocess
@@ -30,10 +35,11 @@ def envelope(b, key):
     return pb.message((1, b), (2, key.sign(b).signature))
 
 
-class Refusal(FedTest):
+class LinkTest(FedTest):
+    """LinkTest - a fake child on the link: helpers only (test_attack uses them too)"""
 
-    def send(self, frame, to="taipei"):
-        """send - one LinkRequest to a parent's listener; the decoded LinkReply"""
+    def send_raw(self, frame, to="taipei"):
+        """send_raw - one frame to a parent's listener; the raw reply frame"""
         with tempfile.NamedTemporaryFile(delete=False) as f:
             f.write(frame)
         try:
@@ -43,18 +49,34 @@ class Refusal(FedTest):
                                capture_output=True, check=True, timeout=20)
         finally:
             os.unlink(f.name)
-        return pb.decode(r.stdout)
+        return r.stdout
 
-    def push(self, sender, envelopes):
-        return self.send(pb.message((1, 1), (2, sender), (3, envelopes)))
+    def send(self, request, sender="ag-a", to="taipei", key=None, sealed_for=None):
+        """send - seal a LinkRequest as sender (with key, by default the
+        sender's own secret key) for sealed_for (by default the receiver),
+        send it to `to`; the decoded LinkReply, or LinkRefused"""
+        key = key if key is not None else self.secret_key(sender)
+        frame, session = relaytest.link_seal_request(
+            key, self.public_key(sealed_for or to), sender, request)
+        return pb.decode(relaytest.link_open_reply(session, self.send_raw(frame, to)))
+
+    def refused(self, frame, to="taipei"):
+        """refused - send a raw frame that must get a cleartext refusal; its reason"""
+        f = pb.decode(self.send_raw(frame, to))
+        self.assertEqual(set(f), {5}, "a refusal carries only its reason, in clear")
+        return f[5][0].decode()
+
+    def push(self, sender, envelopes, **kw):
+        return self.send(pb.message((1, 1), (2, sender), (3, envelopes)), sender, **kw)
 
     def agency_key(self, nid):
-        with open(self.fed.nodes[nid]["key"]) as f:
-            sk = bytes.fromhex(f.read().split()[1])
-        return nacl.signing.SigningKey(sk[:32])
+        return nacl.signing.SigningKey(self.secret_key(nid)[:32])
 
     def assert_unchanged(self, before, node="taipei"):
         self.assertEqual(self.dump(node, *STATE_DBS), before)
+
+
+class Refusal(LinkTest):
 
     def test_forged_unknown_truncated_oversized_refused(self):
         """each bad envelope gets its own refusal reason; the store stays byte-identical"""
@@ -89,17 +111,78 @@ class Refusal(FedTest):
         before = self.dump("taipei", *STATE_DBS)
         real = self.agency_key("ag-a")
         env = envelope(body(os.urandom(16), "ag-a", ["taipei", "ncert"]), real)
-        rep = self.push("stranger", [env])
-        self.assertIn("unknown node 'stranger'", rep[4][0].decode())
-        rep = self.send(pb.message((1, 1), (2, "ag-a"), (3, [env])), to="ncert")
-        self.assertIn("'ag-a' is not a child of 'ncert'", rep[4][0].decode())
+        stranger = nacl.signing.SigningKey.generate()
+        with self.assertRaises(relaytest.LinkRefused) as cm:
+            self.push("stranger", [env], key=bytes(stranger) + bytes(stranger.verify_key))
+        self.assertIn("unknown node 'stranger'", cm.exception.reason)
+        with self.assertRaises(relaytest.LinkRefused) as cm:
+            self.push("ag-a", [env], to="ncert")
+        self.assertIn("'ag-a' is not a child of 'ncert'", cm.exception.reason)
         # a real message, relayed by a sibling that is not in its author's path
         rep = self.push("ag-b", [env])
         self.assertIn("outside the subtree of link 'ag-b'", pb.decode(rep[2][0])[3][0].decode())
         self.assert_unchanged(before)
-        rep = self.send(b"\x0a\xff")  # not a LinkRequest at all
-        self.assertIn("malformed link request", rep[4][0].decode())
+        reason = self.refused(b"\x0a\xff")  # not a SealedFrame at all
+        self.assertIn("malformed link frame: not a decodable SealedFrame", reason)
         self.assert_unchanged(before)
+
+    def test_unsealed_and_missealed_frames_refused(self):
+        """frames that are not sealed by the claimed child for this parent are
+        refused with their reason before anything in them is looked at"""
+        self.report("ag-a")
+        self.wait_quiet()
+        before = self.dump("taipei", *STATE_DBS)
+        before_ncert = self.dump("ncert", *STATE_DBS)
+        mid = os.urandom(16)
+        env = envelope(body(mid, "ag-a", ["taipei", "ncert"]), self.agency_key("ag-a"))
+        request = pb.message((1, 1), (2, "ag-a"), (3, [env]))
+        forger = nacl.signing.SigningKey.generate()
+        sealed_good, _ = relaytest.link_seal_request(
+            self.secret_key("ag-a"), self.public_key("taipei"), "ag-a", request)
+        tampered = bytearray(sealed_good)
+        tampered[-5] ^= 0x01  # inside the box's tag
+        cases = [
+            # an unsealed LinkRequest, as a node before link sealing sent it
+            ("unsealed LinkRequest", request, "malformed link frame: not a decodable SealedFrame",
+             "peer=? malformed link frame: not a decodable SealedFrame"),
+            ("unsealed LinkRequest without version", pb.message((2, "ag-a"), (3, [env])),
+             "malformed link frame: sender id is empty",
+             "peer=? malformed link frame: sender id is empty"),
+            # claims a real child, sealed with another child's key, or a forger's
+            ("sealed with a sibling's key", relaytest.link_seal_request(
+                self.secret_key("ag-b"), self.public_key("taipei"), "ag-a", request)[0],
+             "frame does not authenticate: box does not open with the keys of 'ag-a'",
+             "peer=ag-a frame does not authenticate: box does not open with the keys of 'ag-a'"),
+            ("sealed with a forger's key", relaytest.link_seal_request(
+                bytes(forger) + bytes(forger.verify_key), self.public_key("taipei"), "ag-a",
+                request)[0],
+             "frame does not authenticate: box does not open with the keys of 'ag-a'",
+             "peer=ag-a frame does not authenticate: box does not open with the keys of 'ag-a'"),
+            # the right child, sealed for another parent
+            ("sealed for another parent", relaytest.link_seal_request(
+                self.secret_key("ag-a"), self.public_key("ncert"), "ag-a", request)[0],
+             "frame does not authenticate: box does not open",
+             "peer=ag-a frame does not authenticate: box does not open"),
+            ("altered on the way", bytes(tampered),
+             "frame does not authenticate: box does not open",
+             "peer=ag-a frame does not authenticate: box does not open"),
+            # a node that is in the directory, properly sealed, but not a child
+            ("not a child", relaytest.link_seal_request(
+                self.secret_key("ncert"), self.public_key("taipei"), "ncert", request)[0],
+             "'ncert' is not a child of 'taipei'",
+             "peer=ncert request refused: 'ncert' is not a child of 'taipei'"),
+        ]
+        for name, frame, reason, logged in cases:
+            with self.subTest(name):
+                self.assertIn(reason, self.refused(frame))
+                self.assert_unchanged(before)
+                self.assertIn(logged, self.log("taipei"))
+        # nothing reached the writer: no audit entry, and nothing went on to ncert
+        self.assertNotIn(mid.hex(), [m for _, m, _ in self.audit("taipei")])
+        self.assert_unchanged(before_ncert, node="ncert")
+        # the very same request, properly sealed, is stored: the refusals were the seal's
+        rep = self.send(request)
+        self.assertEqual(rep[1], [mid])
 
     def test_valid_injection_is_stored_once(self):
         """the same frames path accepts a correctly signed message, and only once"""

@@ -47,6 +47,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "clock.h"
+#include "dirlog.h"
 #include "envelope.h"
 #include "keys.h"
 #include "store.h"
@@ -97,6 +98,7 @@ static struct {
     int keep;
     char dir[64];
     char aware[40];
+    char root_hex[2 * KEYS_PK_LEN + 1]; /* the directory's root key */
     char *facts;
     int64_t t0_us;            /* rate mode: report i is due at t0 + i/R */
     atomic_long next;         /* next report index to submit */
@@ -207,13 +209,31 @@ setup_files(void)
     snprintf(path, sizeof(path), "%s/directory.ini", B.dir);
     if (write_file(path, dir) != 0)
         return -1;
+    {
+        /* the directory the nodes run on is signed by a root key */
+        static char err[4096];
+        struct directory d;
+        struct keypair *root;
+        ProtobufCBinaryData *v;
+        size_t nv;
+        if (dir_load(path, &d, err, sizeof(err)) != RL_OK || keys_generate(&root) != RL_OK)
+            return fail("%s: %s", path, err);
+        keys_hex(root->pk, KEYS_PK_LEN, B.root_hex);
+        snprintf(path, sizeof(path), "%s/directory.log", B.dir);
+        if (dirlog_from_dir(&d, root, 0, &v, &nv) != RL_OK ||
+            dirlog_write_file(path, v, nv) != RL_OK)
+            return fail("%s: cannot sign the directory", path);
+        dirlog_free(v, nv);
+        keys_free(root);
+        dir_free(&d);
+    }
     for (int i = 0; i < NNODES; i++) {
         struct proc *p = &procs[i];
         int n = snprintf(
             conf, sizeof(conf),
             "[node]\nid = %s\ntier = %s\ncontrol = ipc://%s/%s.ctl\n"
-            "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\n",
-            p->id, p->tier, B.dir, p->id, B.dir, p->id, B.dir, p->id, path);
+            "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\nroot_key = %s\n",
+            p->id, p->tier, B.dir, p->id, B.dir, p->id, B.dir, p->id, path, B.root_hex);
         if (p->port)
             n += snprintf(conf + n, sizeof(conf) - (size_t)n,
                           "listen = tcp://127.0.0.1:%d\n", p->port);

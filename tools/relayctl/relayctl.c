@@ -31,7 +31,9 @@
 #include "clock.h"
 #include "config.h"
 #include "err.h"
+#include "audit.h"
 #include "directory.h"
+#include "dirlog.h"
 #include "envelope.h"
 #include "form.h"
 #include "keys.h"
@@ -69,6 +71,18 @@ static const struct option verb_opts[] = {
     {"directory", required_argument, NULL, 1},
     {"policy", required_argument, NULL, 1},
     {"now", required_argument, NULL, 1},
+    {"root", required_argument, NULL, 1},
+    {"from", required_argument, NULL, 1},
+    {"out", required_argument, NULL, 1},
+    {"id", required_argument, NULL, 1},
+    {"tier", required_argument, NULL, 1},
+    {"parent", required_argument, NULL, 1},
+    {"city", required_argument, NULL, 1},
+    {"sector", required_argument, NULL, 1},
+    {"role", required_argument, NULL, 1},
+    {"contact", required_argument, NULL, 1},
+    {"key", required_argument, NULL, 1},
+    {"at", required_argument, NULL, 1},
     {NULL, 0, NULL, 0}};
 #define NOPTS (sizeof(verb_opts) / sizeof(verb_opts[0]) - 1)
 
@@ -287,6 +301,18 @@ out:
         nng_free(buf, len);
     nng_close(s);
     free(txt);
+    return rc;
+}
+
+/* quiet_call - a request whose reply is for relayctl, not for printing */
+static int
+quiet_call(struct args *a, json_t *req, json_t **rep)
+{
+    int json = G.json, rc;
+
+    G.json = 0;
+    rc = ctl_call(req, a->timeout_ms, rep);
+    G.json = json;
     return rc;
 }
 
@@ -749,12 +775,247 @@ show_clock(struct args *a, const json_t *rep)
     return 0;
 }
 
-/* req_audit - verify the audit log's hash chain */
+/* audit_export - the node's signed head and every entry, into a file:
+ * "head <hex>" then one "entry <hex>" per line */
+static int
+audit_export(struct args *a, const char *path)
+{
+    json_int_t from = 1, total;
+    json_t *rep, *e;
+    FILE *f;
+    size_t i;
+    int rc;
+
+    if ((f = fopen(path, "wx")) == NULL) {
+        fprintf(stderr, "relayctl: audit export: %s: %s\n", path,
+                errno == EEXIST ? "exists; refusing to overwrite" : strerror(errno));
+        return 1;
+    }
+    for (;;) {
+        if ((rc = quiet_call(a, json_pack("{s:s,s:I}", "verb", "audit-export", "from", from),
+                             &rep)) != 0) {
+            fclose(f);
+            return rc;
+        }
+        if (from == 1)
+            fprintf(f, "head %s\n", jget(rep, "head"));
+        total = json_integer_value(json_object_get(rep, "seq"));
+        json_array_foreach(json_object_get(rep, "entries"), i, e)
+        {
+            if (from <= total)
+                fprintf(f, "entry %s\n", json_string_value(e));
+            from++;
+        }
+        i = json_array_size(json_object_get(rep, "entries"));
+        json_decref(rep);
+        if (i == 0 || from > total)
+            break;
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "relayctl: audit export: %s: write failed\n", path);
+        return 1;
+    }
+    printf("%s: signed head and %lld entries\n", path, (long long)(from - 1));
+    return 0;
+}
+
+/* hex_blob - decode a hex string into a malloc'd buffer */
+static int
+hex_blob(const char *hex, ProtobufCBinaryData *out)
+{
+    size_t l = strlen(hex);
+
+    out->len = l / 2;
+    out->data = NULL;
+    if (l % 2 || (out->data = malloc(out->len + 1)) == NULL)
+        return -1;
+    if (keys_unhex(hex, out->data, out->len) != 0) {
+        free(out->data);
+        out->data = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* audit_check - at a parent: a child's exported log is intact, signed by
+ * the child, and every message it logged as forwarded here arrived here */
+static int
+audit_check(struct args *a, const char *child, const char *path)
+{
+    static char line[70000];
+    ProtobufCBinaryData head = {0, NULL}, *v = NULL;
+    Relay__AuditHead *h = NULL;
+    json_t *rep, *st, *e, *ids = json_array();
+    const char *why, *self;
+    uint8_t pk[32], hash[32];
+    size_t n = 0, cap = 0, i, fwd = 0, missing = 0;
+    uint64_t bad;
+    int rc = 1, found = 0;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        fprintf(stderr, "relayctl: audit check: %s: %s\n", path, strerror(errno));
+        json_decref(ids);
+        return 1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "head ", 5) == 0 && head.data == NULL) {
+            if (hex_blob(line + 5, &head) != 0)
+                break;
+        } else if (strncmp(line, "entry ", 6) == 0) {
+            if (n == cap) {
+                ProtobufCBinaryData *nv = realloc(v, (cap = cap ? 2 * cap : 1024) * sizeof(*v));
+                if (nv == NULL)
+                    break;
+                v = nv;
+            }
+            if (hex_blob(line + 6, &v[n]) != 0)
+                break;
+            n++;
+        }
+    }
+    fclose(f);
+    /* the child's key from the directory in force at this node */
+    if ((rc = quiet_call(a, json_pack("{s:s}", "verb", "dir-list"), &rep)) != 0)
+        goto out;
+    json_array_foreach(json_object_get(rep, "nodes"), i, e)
+    {
+        if (strcmp(jget(e, "id"), child) == 0 && keys_unhex(jget(e, "key"), pk, 32) == 0)
+            found = 1;
+    }
+    json_decref(rep);
+    rc = 1;
+    if (!found) {
+        fprintf(stderr, "relayctl: audit check: '%s' is not in the directory\n", child);
+        goto out;
+    }
+    if (head.data == NULL || audit_head_open(head.data, head.len, pk, &h, &why) != 0) {
+        fprintf(stderr, "relayctl: audit check: %s\n",
+                head.data ? why : "the file has no signed head");
+        goto out;
+    }
+    if (strcmp(h->node, child) != 0) {
+        fprintf(stderr, "relayctl: audit check: the head is %s's, not %s's\n", h->node, child);
+        goto out;
+    }
+    if (audit_chain(v, n < h->seq ? n : (size_t)h->seq, hash, &bad) != 0) {
+        fprintf(stderr, "relayctl: audit check: %s's audit log is broken at entry %llu\n",
+                child, (unsigned long long)bad);
+        goto out;
+    }
+    if (n < h->seq || memcmp(hash, h->hash.data, 32) != 0) {
+        fprintf(stderr, "relayctl: audit check: the entries do not end in the signed head "
+                        "(%zu entries, head at %llu)\n", n, (unsigned long long)h->seq);
+        goto out;
+    }
+    /* the head the child signed on its link to this node, if it has polled */
+    if ((rc = quiet_call(a, json_pack("{s:s,s:s}", "verb", "audit-head", "child", child),
+                         &rep)) != 0)
+        goto out;
+    rc = 1;
+    if (json_is_string(json_object_get(rep, "head"))) {
+        ProtobufCBinaryData lb = {0, NULL};
+        Relay__AuditHead *lh = NULL;
+        uint8_t lhash[32];
+        int fine = 0;
+
+        if (hex_blob(jget(rep, "head"), &lb) != 0 ||
+            audit_head_open(lb.data, lb.len, pk, &lh, &why) != RL_OK)
+            fprintf(stderr, "relayctl: audit check: the head held for %s does not open\n", child);
+        else if (lh->seq > n && lh->at_us <= h->at_us)
+            fprintf(stderr, "relayctl: audit check: the export ends at entry %zu, before the "
+                            "head %s signed on its link earlier (%llu entries): entries are "
+                            "missing from the export\n", n, child, (unsigned long long)lh->seq);
+        else if (lh->seq > n)
+            fprintf(stderr, "relayctl: audit check: %s has logged more since this export "
+                            "(%llu entries now): export again\n", child,
+                    (unsigned long long)lh->seq);
+        else if (audit_chain(v, (size_t)lh->seq, lhash, &bad) != 0 ||
+                 memcmp(lhash, lh->hash.data, 32) != 0)
+            fprintf(stderr, "relayctl: audit check: the export differs from what %s signed on "
+                            "its link (its first %llu entries)\n", child,
+                    (unsigned long long)lh->seq);
+        else {
+            printf("%s: consistent with the head it signed on its link (%llu entries)\n",
+                   child, (unsigned long long)lh->seq);
+            fine = 1;
+        }
+        if (lh)
+            relay__audit_head__free_unpacked(lh, NULL);
+        free(lb.data);
+        if (!fine) {
+            json_decref(rep);
+            goto out;
+        }
+    }
+    json_decref(rep);
+    if ((rc = quiet_call(a, json_pack("{s:s}", "verb", "status"), &st)) != 0)
+        goto out;
+    self = jget(st, "node");
+    for (i = 0; i < (size_t)h->seq; i++) {
+        Relay__AuditEntry *en = relay__audit_entry__unpack(NULL, v[i].len, v[i].data);
+        if (en && strcmp(en->what, "forwarded") == 0 && strcmp(en->peer, self) == 0 &&
+            en->msg.len == 16) {
+            char hx[33];
+            keys_hex(en->msg.data, 16, hx);
+            json_array_append_new(ids, json_string(hx));
+            fwd++;
+        }
+        if (en)
+            relay__audit_entry__free_unpacked(en, NULL);
+        if (json_array_size(ids) == 4096 || (i + 1 == (size_t)h->seq && json_array_size(ids))) {
+            json_t *q = json_pack("{s:s,s:O}", "verb", "seen", "ids", ids);
+            if ((rc = quiet_call(a, q, &rep)) != 0) {
+                json_decref(st);
+                goto out;
+            }
+            size_t j;
+            json_array_foreach(json_object_get(rep, "missing"), j, e)
+            {
+                fprintf(stderr, "relayctl: audit check: %s logged %s as forwarded to %s, "
+                                "which never stored it\n", child, json_string_value(e), self);
+                missing++;
+            }
+            json_decref(rep);
+            json_array_clear(ids);
+        }
+    }
+    printf("%s: audit log intact, %llu entries, head signed at %s\n", child,
+           (unsigned long long)h->seq, "its directory key");
+    printf("%zu messages logged as forwarded to %s: %zu received here, %zu missing\n", fwd,
+           self, fwd - missing, missing);
+    json_decref(st);
+    rc = missing ? 1 : 0;
+out:
+    if (h)
+        relay__audit_head__free_unpacked(h, NULL);
+    free(head.data);
+    for (i = 0; i < n; i++)
+        free(v[i].data);
+    free(v);
+    json_decref(ids);
+    return rc;
+}
+
+/* req_audit - verify the audit log's hash chain; export it; check a child's */
 static json_t *
 req_audit(struct args *a)
 {
-    if (strcmp(a->pos[0], "verify") != 0)
-        return fail_usage(a, "unknown audit command '%s'", a->pos[0]);
+    if (strcmp(a->pos[0], "export") == 0 && a->npos == 2) {
+        a->rc = audit_export(a, a->pos[1]);
+        return NULL;
+    }
+    if (strcmp(a->pos[0], "check") == 0 && a->npos == 3) {
+        a->rc = audit_check(a, a->pos[1], a->pos[2]);
+        return NULL;
+    }
+    if (strcmp(a->pos[0], "head") == 0 && a->npos == 2) {
+        G.verb = "audit head";
+        return json_pack("{s:s,s:s}", "verb", "audit-head", "child", a->pos[1]);
+    }
+    if (strcmp(a->pos[0], "verify") != 0 || a->npos != 1)
+        return fail_usage(a, "give verify, export FILE, check CHILD FILE, or head CHILD");
     G.verb = "audit verify";
     return json_pack("{s:s}", "verb", "audit-verify");
 }
@@ -763,6 +1024,13 @@ req_audit(struct args *a)
 static int
 show_audit(struct args *a, const json_t *rep)
 {
+    if (strcmp(a->pos[0], "head") == 0) {
+        if (!G.json)
+            printf("%s\n", json_is_string(json_object_get(rep, "head"))
+                                ? jget(rep, "head")
+                                : "no audit head received from that child yet");
+        return 0;
+    }
     if (!json_is_true(json_object_get(rep, "intact"))) {
         fprintf(stderr,
                 "relayctl: audit verify: the audit log is broken at "
@@ -946,6 +1214,194 @@ req_advise(struct args *a)
     return NULL;
 }
 
+/* root_load - the root key file named by --root; NULL after a message */
+static struct keypair *
+root_load(struct args *a)
+{
+    struct keypair *kp = NULL;
+    const char *why = NULL;
+    int rc;
+
+    if (keys_init() != RL_OK || (rc = keys_load(opt(a, "root"), &kp, &why)) != RL_OK) {
+        fprintf(stderr, "relayctl: %s: --root %s: %s\n", a->cmd->name, opt(a, "root"),
+                why ? why : "cannot load the key");
+        a->rc = 1;
+        return NULL;
+    }
+    return kp;
+}
+
+/* req_dir_init - offline: sign a whole INI topology as the first changes */
+static json_t *
+req_dir_init(struct args *a)
+{
+    static char err[8192];
+    struct directory d;
+    struct keypair *root;
+    ProtobufCBinaryData *v;
+    size_t n;
+    int64_t at = clock_now_us();
+
+    a->rc = 1;
+    if (opt(a, "at") && clock_parse_iso(opt(a, "at"), &at) != 0)
+        return fail_usage(a, "--at '%s' is not an ISO 8601 time", opt(a, "at"));
+    if ((root = root_load(a)) == NULL)
+        return NULL;
+    if (dir_load(opt(a, "from"), &d, err, sizeof(err)) != RL_OK) {
+        fprintf(stderr, "%srelayctl: dir-init: %s refused\n", err, opt(a, "from"));
+        keys_free(root);
+        return NULL;
+    }
+    if (dirlog_from_dir(&d, root, at, &v, &n) == RL_OK &&
+        dirlog_write_file(opt(a, "out"), v, n) == RL_OK) {
+        printf("%s: %zu nodes enrolled, signed by the root key\n", opt(a, "out"), n);
+        a->rc = 0;
+        dirlog_free(v, n);
+    } else {
+        fprintf(stderr, "relayctl: dir-init: cannot sign or write %s\n", opt(a, "out"));
+    }
+    dir_free(&d);
+    keys_free(root);
+    return NULL;
+}
+
+/* req_dir_change - enrol, rotate or revoke: sign the next change with the
+ * root key here (it never reaches a node) and submit it to the national node */
+static json_t *
+req_dir_change(struct args *a)
+{
+    Relay__DirChange c = RELAY__DIR_CHANGE__INIT;
+    Relay__DirEntry e = RELAY__DIR_ENTRY__INIT;
+    struct keypair *root;
+    json_t *st = NULL, *req;
+    uint8_t key[32], *buf;
+    char *hex;
+    size_t len;
+    int64_t at = clock_now_us();
+    int rc;
+
+    a->rc = 2;
+    if (opt(a, "at") && clock_parse_iso(opt(a, "at"), &at) != 0)
+        return fail_usage(a, "--at '%s' is not an ISO 8601 time", opt(a, "at"));
+    if (strcmp(a->cmd->name, "revoke") != 0 &&
+        (opt(a, "key") == NULL || keys_unhex(opt(a, "key"), key, 32) != 0))
+        return fail_usage(a, "--key must be 64 hex digits (the node's public key)");
+    e.id = (char *)opt(a, "id");
+    e.key.data = key;
+    e.key.len = 32;
+    if (strcmp(a->cmd->name, "enrol") == 0) {
+        int tier = config_tier_parse(opt(a, "tier"));
+        int sector = opt(a, "sector") ? dir_sector_parse(opt(a, "sector")) : 0;
+        if (tier == TIER_NONE)
+            return fail_usage(a, "--tier must be agency, city, ministry, national or office");
+        if (sector < 0)
+            return fail_usage(a, "unknown --sector '%s'", opt(a, "sector"));
+        e.tier = (Relay__Tier)tier;
+        e.parent = (char *)(opt(a, "parent") ? opt(a, "parent") : "");
+        e.city = (char *)(opt(a, "city") ? opt(a, "city") : "");
+        e.sector = (Relay__Sector)sector;
+        e.role = (char *)(opt(a, "role") ? opt(a, "role") : "");
+        e.contact = (char *)(opt(a, "contact") ? opt(a, "contact") : "");
+        c.change_case = RELAY__DIR_CHANGE__CHANGE_ENROL;
+        c.enrol = &e;
+    } else if (strcmp(a->cmd->name, "rotate") == 0) {
+        c.change_case = RELAY__DIR_CHANGE__CHANGE_ROTATE;
+        c.rotate = &e;
+    } else {
+        c.change_case = RELAY__DIR_CHANGE__CHANGE_REVOKE;
+        c.revoke = (char *)opt(a, "id");
+    }
+    if ((rc = quiet_call(a, json_pack("{s:s}", "verb", "status"), &st)) != 0) {
+        a->rc = rc;
+        return NULL;
+    }
+    c.seq = (uint64_t)json_integer_value(json_object_get(st, "directory_seq")) + 1;
+    json_decref(st);
+    c.at_us = at;
+    if ((root = root_load(a)) == NULL)
+        return NULL;
+    rc = dirlog_seal(&c, root, &buf, &len);
+    keys_free(root);
+    if (rc != RL_OK || (hex = malloc(2 * len + 1)) == NULL) {
+        fprintf(stderr, "relayctl: %s: cannot sign the change\n", a->cmd->name);
+        a->rc = 1;
+        return NULL;
+    }
+    keys_hex(buf, len, hex);
+    free(buf);
+    G.verb = a->cmd->name;
+    req = json_pack("{s:s, s:s}", "verb", "dir-change", "change", hex);
+    free(hex);
+    return req;
+}
+
+/* show_dir_change - the change is in; for an enrolment, the bootstrap file */
+static int
+show_dir_change(struct args *a, const json_t *rep)
+{
+    json_t *ex = NULL, *h;
+    ProtobufCBinaryData *v;
+    size_t i, n;
+    int rc;
+
+    if (!G.json)
+        printf("directory change %s applied at the national node and sent to every node\n",
+               jget(rep, "seq"));
+    if (opt(a, "out") == NULL)
+        return 0;
+    if ((rc = quiet_call(a, json_pack("{s:s}", "verb", "dir-export"), &ex)) != 0)
+        return rc;
+    n = json_array_size(json_object_get(ex, "changes"));
+    v = calloc(n + 1, sizeof(*v));
+    rc = v ? 0 : 1;
+    json_array_foreach(json_object_get(ex, "changes"), i, h)
+    {
+        const char *x = json_string_value(h);
+        v[i].len = strlen(x) / 2;
+        if ((v[i].data = malloc(v[i].len + 1)) == NULL || keys_unhex(x, v[i].data, v[i].len) != 0)
+            rc = 1;
+    }
+    if (rc == 0 && dirlog_write_file(opt(a, "out"), v, n) != RL_OK)
+        rc = 1;
+    if (rc == 0 && !G.json)
+        printf("%s: the signed directory up to this change, for the new node's "
+               "'directory' setting\n", opt(a, "out"));
+    else
+        fprintf(stderr, "relayctl: %s: cannot write %s\n", a->cmd->name, opt(a, "out"));
+    for (i = 0; v && i < n; i++)
+        free(v[i].data);
+    free(v);
+    json_decref(ex);
+    return rc;
+}
+
+/* req_dir - the directory in force at this node */
+static json_t *
+req_dir(struct args *a)
+{
+    if (strcmp(a->pos[0], "list") != 0)
+        return fail_usage(a, "unknown dir command '%s'", a->pos[0]);
+    return json_pack("{s:s}", "verb", "dir-list");
+}
+
+/* show_dir - one line per node */
+static int
+show_dir(struct args *a, const json_t *rep)
+{
+    json_t *e;
+    size_t i;
+
+    printf("directory at change %s\n", jget(rep, "seq"));
+    json_array_foreach(json_object_get(rep, "nodes"), i, e)
+    {
+        printf("  %-14s %-9s parent %-10s key %.16s...%s%s\n", jget(e, "id"), jget(e, "tier"),
+               jget(e, "parent"), jget(e, "key"),
+               json_is_string(json_object_get(e, "revoked")) ? "  REVOKED at " : "",
+               json_is_string(json_object_get(e, "revoked")) ? jget(e, "revoked") : "");
+    }
+    return 0;
+}
+
 static const struct cmd cmds[] = {
     {"keygen", req_keygen, NULL, "keygen [--public] KEYFILE", "", 1, 1},
     {"report", req_form, show_filed, "report [FILE|-]", "", 0, 1},
@@ -976,7 +1432,20 @@ static const struct cmd cmds[] = {
      "", 0, 1},
     {"clock", req_clock, show_clock, "clock (set ISO | advance DURATION)", "",
      2, 2},
-    {"audit", req_audit, show_audit, "audit verify", "", 1, 1},
+    {"audit", req_audit, show_audit, "audit (verify | export FILE | check CHILD FILE | head CHILD)", "", 1,
+     3},
+    {"dir-init", req_dir_init, NULL,
+     "dir-init --root ROOTKEY --from TOPOLOGY.ini --out DIRECTORY [--at ISO]",
+     "--root --from --out", 0, 0},
+    {"enrol", req_dir_change, show_dir_change,
+     "enrol --root ROOTKEY --id ID --tier TIER [--parent P] [--city C] [--sector S] "
+     "[--role R] [--contact C] --key HEX [--out DIRECTORY] [--at ISO]",
+     "--root --id --tier --key", 0, 0},
+    {"rotate", req_dir_change, show_dir_change,
+     "rotate --root ROOTKEY --id ID --key HEX [--at ISO]", "--root --id --key", 0, 0},
+    {"revoke", req_dir_change, show_dir_change, "revoke --root ROOTKEY --id ID [--at ISO]",
+     "--root --id", 0, 0},
+    {"dir", req_dir, show_dir, "dir list", "", 1, 1},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -1093,8 +1562,9 @@ main(int argc, char **argv)
         return a.rc;
     if ((c = ctl_call(req, a.timeout_ms, &rep)) != 0)
         return c;
-    /* audit's verdict sets the exit status even with --json */
-    if (!G.json || a.cmd->show == show_audit)
+    /* audit's verdict sets the exit status even with --json, and an
+     * enrolment writes its bootstrap file either way */
+    if (!G.json || a.cmd->show == show_audit || a.cmd->show == show_dir_change)
         c = a.cmd->show(&a, rep);
     json_decref(rep);
     return c;
