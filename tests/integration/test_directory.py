@@ -30,6 +30,37 @@ class Directory(FedTest):
                     self.fail("%s did not reach directory change %d" % (nid, seq))
                 time.sleep(0.05)
 
+    def join(self, nid, key, pub, boot):
+        """join - a new agency under taipei: its own config, the bootstrap file,
+        the parent's address; started"""
+        n = dict(self.fed.nodes["ag-a"])
+        n.update(key=key, pub=pub, port=0,
+                 config=os.path.join(self.tmp, nid + ".conf"),
+                 control="ipc://" + os.path.join(self.tmp, nid + ".ctl"),
+                 log=os.path.join(self.tmp, nid + ".log"),
+                 store=os.path.join(self.tmp, nid + ".db"))
+        self.fed.nodes[nid] = n
+        self.fed.write_config(nid, self.SETTINGS)
+        with open(n["config"]) as f:
+            text = f.read().replace(os.path.join(self.tmp, "directory.log"), boot)
+        with open(n["config"], "w") as f:
+            f.write(text)
+        self.fed.start(nid)
+
+    def test_entry_not_yet_valid(self):
+        """an entry valid only from tomorrow signs nothing today"""
+        key, pub = self.keygen("ag-later.key")
+        boot = os.path.join(self.tmp, "ag-later.dir")
+        tomorrow = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+        self.change("enrol", "--id", "ag-later", "--tier", "agency", "--parent", "taipei",
+                    "--key", pub, "--valid-from", tomorrow, "--out", boot)
+        self.seq_everywhere(5)
+        self.join("ag-later", key, pub, boot)
+        r = self.fed.ctl_raw("ag-later", "report", "-", stdin=relaytest.json.dumps(
+            relaytest.fresh_form(title="too early")))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("validity period", r.stderr)
+
     def keygen(self, name):
         path = os.path.join(self.tmp, name)
         return path, subprocess.run([self.fed.ctl_bin, "keygen", path], check=True,
@@ -46,20 +77,7 @@ class Directory(FedTest):
                         "--city", "taipei", "--key", pub, "--out", boot)
         self.assertEqual(r["seq"], 5)
         self.seq_everywhere(5)
-        # the new node: its own config, the bootstrap file, the parent's address
-        n = dict(self.fed.nodes["ag-a"])
-        n.update(key=key, pub=pub, port=0,
-                 config=os.path.join(self.tmp, "ag-new.conf"),
-                 control="ipc://" + os.path.join(self.tmp, "ag-new.ctl"),
-                 log=os.path.join(self.tmp, "ag-new.log"),
-                 store=os.path.join(self.tmp, "ag-new.db"))
-        self.fed.nodes["ag-new"] = n
-        self.fed.write_config("ag-new", self.SETTINGS)
-        with open(n["config"]) as f:
-            text = f.read().replace(os.path.join(self.tmp, "directory.log"), boot)
-        with open(n["config"], "w") as f:
-            f.write(text)
-        self.fed.start("ag-new")
+        self.join("ag-new", key, pub, boot)
         self.fed.wait_links()
         iid = self.report("ag-new", title="first report of a new agency")
         self.wait("ncert", iid)

@@ -83,6 +83,8 @@ static const struct option verb_opts[] = {
     {"contact", required_argument, NULL, 1},
     {"key", required_argument, NULL, 1},
     {"at", required_argument, NULL, 1},
+    {"valid-from", required_argument, NULL, 1},
+    {"valid-until", required_argument, NULL, 1},
     {NULL, 0, NULL, 0}};
 #define NOPTS (sizeof(verb_opts) / sizeof(verb_opts[0]) - 1)
 
@@ -1302,6 +1304,14 @@ req_dir_change(struct args *a)
         e.sector = (Relay__Sector)sector;
         e.role = (char *)(opt(a, "role") ? opt(a, "role") : "");
         e.contact = (char *)(opt(a, "contact") ? opt(a, "contact") : "");
+        if (opt(a, "valid-from") && clock_parse_iso(opt(a, "valid-from"), &e.valid_from_us) != 0)
+            return fail_usage(a, "--valid-from '%s' is not an ISO 8601 time", opt(a, "valid-from"));
+        if (opt(a, "valid-until") &&
+            clock_parse_iso(opt(a, "valid-until"), &e.valid_until_us) != 0)
+            return fail_usage(a, "--valid-until '%s' is not an ISO 8601 time",
+                              opt(a, "valid-until"));
+        if (e.valid_until_us && e.valid_until_us <= e.valid_from_us)
+            return fail_usage(a, "--valid-until must be after --valid-from");
         c.change_case = RELAY__DIR_CHANGE__CHANGE_ENROL;
         c.enrol = &e;
     } else if (strcmp(a->cmd->name, "rotate") == 0) {
@@ -1439,7 +1449,8 @@ static const struct cmd cmds[] = {
      "--root --from --out", 0, 0},
     {"enrol", req_dir_change, show_dir_change,
      "enrol --root ROOTKEY --id ID --tier TIER [--parent P] [--city C] [--sector S] "
-     "[--role R] [--contact C] --key HEX [--out DIRECTORY] [--at ISO]",
+     "[--role R] [--contact C] --key HEX [--valid-from ISO] [--valid-until ISO] "
+     "[--out DIRECTORY] [--at ISO]",
      "--root --id --tier --key", 0, 0},
     {"rotate", req_dir_change, show_dir_change,
      "rotate --root ROOTKEY --id ID --key HEX [--at ISO]", "--root --id --key", 0, 0},
