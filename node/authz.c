@@ -96,7 +96,13 @@ authz_check(struct node *n, const struct env_msg *m, char *why, size_t len)
 
     if (a == NULL)
         return refuse(why, len, b, "author not in the directory");
-    known = incident_author(n, env_incident_of(b), owner) == 0;
+    /* the incident's author, where a rule needs it (not for reports: their
+     * author is the signer) */
+    known = b->kind_case != RELAY__BODY__KIND_REPORT &&
+            b->kind_case != RELAY__BODY__KIND_ADVISORY &&
+            b->kind_case != RELAY__BODY__KIND_ACK &&
+            b->kind_case != RELAY__BODY__KIND_DIRECTORY &&
+            incident_author(n, env_incident_of(b), owner) == 0;
     switch (b->kind_case) {
     case RELAY__BODY__KIND_REPORT:
         if (a->tier != TIER_AGENCY && a->tier != TIER_CITY && a->tier != TIER_MINISTRY)

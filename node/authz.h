@@ -27,7 +27,9 @@ const char *authz_check(struct node *n, const struct env_msg *m, char *why,
 /* authz_fresh - NULL when m's creation time lies within the configured
  * window around now (max_age_s before, max_future_s after); else the reason
  * in why. A message already stored here is always fresh: a retransmission
- * of what was accepted before stays idempotent. */
+ * of what was accepted before stays idempotent. Applied by the first node
+ * only (the one the author's own link reaches): relays cannot make new ids,
+ * and what a relay held through a long outage is not a replay. */
 const char *authz_fresh(struct node *n, const struct env_msg *m, int64_t now,
                         char *why, size_t len);
 

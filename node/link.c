@@ -51,9 +51,12 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
                  author->id);
         return;
     }
-    /* replay with a new id and an old time; then who may send what; then
-     * whether this link may relay it */
-    if (authz_fresh(n, &it->m, clock_now_us(), it->why, sizeof(it->why)) != NULL ||
+    /* replay with a new id and an old time: judged by the first node, the
+     * one the author's own link reaches (relays cannot make new ids, and a
+     * backlog a relay held through a long outage is not a replay); then who
+     * may send what; then whether this link may relay it */
+    if ((subtree && strcmp(subtree, author->id) == 0 &&
+         authz_fresh(n, &it->m, clock_now_us(), it->why, sizeof(it->why)) != NULL) ||
         authz_check(n, &it->m, it->why, sizeof(it->why)) != NULL) {
         it->refused = 1;
         return;
