@@ -279,10 +279,10 @@ ctl_submit(struct node *n, json_t *req)
     const char *kind = json_string_value(json_object_get(req, "kind"));
     Relay__Body b = RELAY__BODY__INIT;
     static __thread char *to[CTL_MAX_TO];
-    uint8_t id[ENV_ID_LEN], iid[16], *buf;
+    uint8_t id[ENV_ID_LEN], iid[16];
     char err[512], hex[ENV_ID_HEX];
     const char *why;
-    size_t nto = 0, len;
+    size_t nto = 0;
     struct work_item it;
     struct work wk;
     json_t *rep;
@@ -319,15 +319,11 @@ ctl_submit(struct node *n, json_t *req)
     }
     b.to = to;
     b.n_to = nto;
-    rc = env_seal(&b, n->kp, &buf, &len);
+    memset(&it, 0, sizeof(it));
+    rc = env_seal_open(&b, n->kp, (size_t)n->cfg.max_message_bytes, &it.m, &why);
     form_body_clear(&b);
     if (rc != RL_OK)
-        return ctl_error("%s", rl_strerror(rc));
-    memset(&it, 0, sizeof(it));
-    rc = env_open(buf, len, (size_t)n->cfg.max_message_bytes, &it.m, &why);
-    free(buf);
-    if (rc != RL_OK)
-        return ctl_error("message refused: %s", why);
+        return ctl_error("message refused: %s", why ? why : rl_strerror(rc));
     /* the same rules every other node applies to this message */
     if (authz_check(n, &it.m, err, sizeof(err)) != NULL) {
         env_msg_free(&it.m);
@@ -682,9 +678,8 @@ ctl_drill_start(struct node *n)
         Relay__Body b = RELAY__BODY__INIT;
         Relay__Notice no = RELAY__NOTICE__INIT;
         char *to[1] = {(char *)ag->id}, text[400];
-        uint8_t id[ENV_ID_LEN], *buf;
+        uint8_t id[ENV_ID_LEN];
         const char *why;
-        size_t len;
         unsigned level = (unsigned)(1 + i % 4);
 
         env_id_new(id);
@@ -710,10 +705,8 @@ ctl_drill_start(struct node *n)
         no.drill.data = did;
         no.drill.len = 16;
         no.scenario = (uint32_t)(i + 1);
-        if ((rc = env_seal(&b, n->kp, &buf, &len)) != RL_OK)
+        if ((rc = env_seal_open(&b, n->kp, SIZE_MAX, &items[i].m, &why)) != RL_OK)
             break;
-        rc = env_open(buf, len, SIZE_MAX, &items[i].m, &why);
-        free(buf);
         json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "scenario", (json_int_t)(i + 1),
                                              "agency", ag->id, "level", (json_int_t)level,
                                              "notice", nhex));
@@ -791,10 +784,10 @@ ctl_dir_change(struct node *n, json_t *req)
     struct directory trial;
     struct work_item it;
     struct work wk;
-    uint8_t *raw = NULL, id[ENV_ID_LEN], *buf;
+    uint8_t *raw = NULL, id[ENV_ID_LEN];
     char err[300], ihex[ENV_ID_HEX];
     const char *why;
-    size_t rawlen, len;
+    size_t rawlen;
     json_t *rep;
     int rc;
 
@@ -833,18 +826,12 @@ ctl_dir_change(struct node *n, json_t *req)
     b.created_us = clock_now_us();
     b.kind_case = RELAY__BODY__KIND_DIRECTORY;
     b.directory = sc;
-    rc = env_seal(&b, n->kp, &buf, &len);
+    memset(&it, 0, sizeof(it));
+    rc = env_seal_open(&b, n->kp, SIZE_MAX, &it.m, &why);
     relay__signed_dir_change__free_unpacked(sc, NULL);
     if (rc != RL_OK) {
         relay__dir_change__free_unpacked(c, NULL);
-        return ctl_error("%s", rl_strerror(rc));
-    }
-    memset(&it, 0, sizeof(it));
-    rc = env_open(buf, len, SIZE_MAX, &it.m, &why);
-    free(buf);
-    if (rc != RL_OK) {
-        relay__dir_change__free_unpacked(c, NULL);
-        return ctl_error("directory: %s", why);
+        return ctl_error("directory: %s", why ? why : rl_strerror(rc));
     }
     memset(&wk, 0, sizeof(wk));
     wk.type = WORK_INBOUND;

@@ -148,7 +148,7 @@ check_entry(const struct directory *d, const Relay__DirEntry *e)
 
 /* entry_set - copy a DirEntry into a directory node (not its key history) */
 static void
-entry_set(struct dir_node *n, const Relay__DirEntry *e, int64_t at_us)
+entry_set(struct dir_node *n, const Relay__DirEntry *e)
 {
     snprintf(n->id, sizeof(n->id), "%s", e->id);
     n->tier = e->tier;
@@ -161,7 +161,6 @@ entry_set(struct dir_node *n, const Relay__DirEntry *e, int64_t at_us)
     n->key_from_us = 0;
     n->valid_from_us = e->valid_from_us;
     n->valid_until_us = e->valid_until_us;
-    (void)at_us;
 }
 
 /* relink - parent indexes and the root, after any change */
@@ -205,7 +204,7 @@ dirlog_apply(struct directory *d, const Relay__DirChange *c, char *err, size_t e
         }
         d->nodes = nn;
         memset(&d->nodes[d->n], 0, sizeof(d->nodes[0]));
-        entry_set(&d->nodes[d->n], c->enrol, c->at_us);
+        entry_set(&d->nodes[d->n], c->enrol);
         d->n++;
         break;
     }

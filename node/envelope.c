@@ -194,6 +194,25 @@ env_with_hop(const struct env_msg *m, const char *node, int64_t at_us,
     return RL_OK;
 }
 
+/* env_seal_open - sign, then decode what was signed */
+int
+env_seal_open(const Relay__Body *body, const struct keypair *kp, size_t max,
+              struct env_msg *m, const char **why)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    m->env = NULL;
+    m->body = NULL;
+    *why = NULL;
+    if ((rc = env_seal(body, kp, &buf, &len)) != RL_OK)
+        return rc;
+    rc = env_open(buf, len, max, m, why);
+    free(buf);
+    return rc;
+}
+
 /* env_kind_name - short name of a body kind */
 const char *
 env_kind_name(Relay__Body__KindCase k)

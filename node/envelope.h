@@ -41,6 +41,15 @@ int env_seal(const Relay__Body *body, const struct keypair *kp, uint8_t **out,
              size_t *outlen) RL_MUST_CHECK;
 
 /*
+ * env_seal_open - env_seal, then env_open of the result with limit max: a
+ * message this node makes, in the decoded form the writer stores. On
+ * success *m owns it (env_msg_free); on failure *why names the problem
+ * (NULL when sealing itself failed) and *m is empty.
+ */
+int env_seal_open(const Relay__Body *body, const struct keypair *kp, size_t max,
+                  struct env_msg *m, const char **why) RL_MUST_CHECK;
+
+/*
  * env_open - decode an encoded Envelope of len bytes, refusing anything
  * above max bytes. On success *m owns both decoded parts (env_msg_free).
  * On failure *why names the problem (static string) and *m is empty.

@@ -244,36 +244,27 @@ static int
 local_message(struct writer *w, struct store_txn *t, Relay__Body *b)
 {
     struct node *n = w->node;
-    uint8_t id[ENV_ID_LEN], *buf;
+    uint8_t id[ENV_ID_LEN];
     const char *why;
-    size_t len;
     int rc, status;
 
+    if (w->nlocal == w->caplocal) {
+        size_t cap = w->caplocal ? 2 * w->caplocal : 8;
+        struct env_msg *nl = realloc(w->local, cap * sizeof(*nl));
+        if (nl == NULL)
+            return RL_ENOMEM;
+        w->local = nl;
+        w->caplocal = cap;
+    }
     env_id_new(id);
     b->id.data = id;
     b->id.len = sizeof(id);
     b->author = (char *)n->self->id;
     b->created_us = clock_now_us();
-    if ((rc = env_seal(b, n->kp, &buf, &len)) != RL_OK)
+    if ((rc = env_seal_open(b, n->kp, SIZE_MAX, &w->local[w->nlocal], &why)) != RL_OK)
         return rc;
-    {
-        if (w->nlocal == w->caplocal) {
-            size_t cap = w->caplocal ? 2 * w->caplocal : 8;
-            struct env_msg *nl = realloc(w->local, cap * sizeof(*nl));
-            if (nl == NULL) {
-                free(buf);
-                return RL_ENOMEM;
-            }
-            w->local = nl;
-            w->caplocal = cap;
-        }
-        rc = env_open(buf, len, SIZE_MAX, &w->local[w->nlocal], &why);
-        free(buf);
-        if (rc != RL_OK)
-            return rc;
-        w->nlocal++;
-        return apply_message(w, t, NULL, &w->local[w->nlocal - 1], &status);
-    }
+    w->nlocal++;
+    return apply_message(w, t, NULL, &w->local[w->nlocal - 1], &status);
 }
 
 /* emits_drain - make every notice the policy asked for (their own
