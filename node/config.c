@@ -56,6 +56,9 @@ static const struct cfg_row cfg_table[] = {
     {"debug", CFG_INT, OFF(debug), "0", 0, 1},
     {"max_age_s", CFG_INT, OFF(max_age_s), "604800", 60, 31622400},
     {"max_future_s", CFG_INT, OFF(max_future_s), "300", 1, 31622400},
+    {"held_retry_min_ms", CFG_INT, OFF(held_retry_min_ms), "30000", 10, 86400000},
+    {"held_retry_max_ms", CFG_INT, OFF(held_retry_max_ms), "3600000", 10, 86400000},
+    {"max_skew_s", CFG_INT, OFF(max_skew_s), "60", 1, 31622400},
 };
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
 

@@ -55,6 +55,9 @@ struct config {
     int64_t debug;              /* 1: debug log lines */
     int64_t max_age_s;          /* messages created longer ago are refused (replay) */
     int64_t max_future_s;       /* ... and those created this far ahead (clock skew) */
+    int64_t held_retry_min_ms;  /* a transient refusal is retried after this ... */
+    int64_t held_retry_max_ms;  /* ... doubling up to this (node/held.c) */
+    int64_t max_skew_s;         /* parent's clock further off than this: warned */
 };
 
 /* config_tier_name - "agency", "city", ... */

@@ -23,6 +23,8 @@
 #include "dirlog.h"
 #include "envelope.h"
 #include "form.h"
+#include "held.h"
+#include "link.h"
 #include "log.h"
 #include "node.h"
 #include "plan.h"
@@ -286,10 +288,17 @@ ctl_submit(struct node *n, json_t *req)
     struct work_item it;
     struct work wk;
     json_t *rep;
-    int has_iid, rc;
+    int has_iid, rc, skew_refuse;
+    char skew[400];
+    const char *skew_why;
 
     if (kind == NULL)
         return ctl_error("%s", "submit needs \"kind\"");
+    /* a clock that disagrees with the parent's is said before filing; one
+     * so far off that the parent would refuse the message files nothing */
+    skew_why = link_skew_check(n, &skew_refuse, skew, sizeof(skew));
+    if (skew_why && skew_refuse)
+        return ctl_error("not filed: %s", skew_why);
     if (strcmp(kind, "support") == 0
             ? ctl_support_body(json_object_get(req, "args"), &b, err, sizeof(err)) != RL_OK
             : form_to_body(kind, json_object_get(req, "args"), clock_now_us(), &b,
@@ -362,6 +371,8 @@ ctl_submit(struct node *n, json_t *req)
     for (size_t i = 0; i < it.m.body->n_to; i++)
         json_array_append_new(arr, json_string(it.m.body->to[i]));
     json_object_set_new(rep, "to", arr);
+    if (skew_why)
+        json_object_set_new(rep, "warning", json_string(skew_why));
     env_msg_free(&it.m);
     return rep;
 }
@@ -944,18 +955,31 @@ ctl_show(struct node *n, json_t *req)
 /* link_json - one neighbour's state */
 static json_t *
 link_json(struct node *n, struct store_txn *t, const char *peer, int up,
-          int connected)
+          int connected, const struct held_counts *held)
 {
     uint64_t depth = 0, acked = 0;
     int64_t last = 0;
+    json_t *o;
 
     if (store_outbox_depth(t, peer, &depth) != RL_OK ||
         store_peer_get(t, peer, &last, &acked) != RL_OK)
         return NULL;
-    return json_pack("{s:s,s:s,s:b,s:I,s:o,s:I}", "peer", peer, "direction",
-                     up ? "up" : "down", "connected", connected, "outbox",
-                     (json_int_t)depth, "last_ack", iso_json(last), "acked",
-                     (json_int_t)acked);
+    o = json_pack("{s:s,s:s,s:b,s:I,s:I,s:o,s:I}", "peer", peer, "direction",
+                  up ? "up" : "down", "connected", connected, "outbox",
+                  (json_int_t)depth, "held", (json_int_t)held_count_for(held, peer),
+                  "last_ack", iso_json(last), "acked", (json_int_t)acked);
+    if (o && up && atomic_load(&n->up_skew_at_us) != 0) {
+        /* the parent's clock minus ours, from its last reply */
+        int skew_ok;
+        char why[400];
+        json_object_set_new(o, "clock_skew_ms",
+                            json_integer((json_int_t)(atomic_load(&n->up_skew_us) / 1000)));
+        json_object_set_new(o, "clock_skew_measured",
+                            iso_json(atomic_load(&n->up_skew_at_us)));
+        if (link_skew_check(n, &skew_ok, why, sizeof(why)))
+            json_object_set_new(o, "clock_warning", json_string(why));
+    }
+    return o;
 }
 
 /* ctl_status - node, counts, links */
@@ -963,11 +987,13 @@ static json_t *
 ctl_status(struct node *n)
 {
     struct store_counts c;
+    struct held_counts held;
     struct store_txn t;
     json_t *rep, *links;
     int64_t now_ms = clock_mono_ms();
 
-    if (store_begin(n->store, 0, &t) != RL_OK || store_counts(&t, &c) != RL_OK) {
+    if (store_begin(n->store, 0, &t) != RL_OK || store_counts(&t, &c) != RL_OK ||
+        held_counts(&t, &held) != RL_OK) {
         store_abort(&t);
         return ctl_error("%s", "cannot read the store");
     }
@@ -980,15 +1006,16 @@ ctl_status(struct node *n)
     json_object_set_new(rep, "policy_source", json_string(n->pol_source));
     json_object_set_new(rep, "directory_seq", json_integer((json_int_t)node_dir(n)->seq));
     json_object_set_new(rep, "counts",
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)c.messages,
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)c.messages,
                   "incidents", (json_int_t)c.incidents, "advisories",
                   (json_int_t)c.advisories, "audit", (json_int_t)c.audit,
-                  "outbox", (json_int_t)c.outbox, "map_bytes",
-                  (json_int_t)c.map_bytes, "used_bytes", (json_int_t)c.used_bytes));
+                  "outbox", (json_int_t)c.outbox, "held", (json_int_t)held.total,
+                  "map_bytes", (json_int_t)c.map_bytes, "used_bytes",
+                  (json_int_t)c.used_bytes));
     links = json_array();
     if (n->parent)
         json_array_append_new(links, link_json(n, &t, n->parent->id, 1,
-                                               atomic_load(&n->up_pipes) > 0));
+                                               atomic_load(&n->up_pipes) > 0, &held));
     for (size_t i = 0; i < node_dir(n)->n; i++) {
         const struct dir_node *d = &node_dir(n)->nodes[i];
         int64_t seen;
@@ -996,10 +1023,66 @@ ctl_status(struct node *n)
             continue;
         seen = n->child_seen_ms && i < n->n_child_seen ? atomic_load(&n->child_seen_ms[i]) : 0;
         json_array_append_new(links, link_json(n, &t, d->id, 0,
-            seen > 0 && now_ms - seen < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms));
+            seen > 0 && now_ms - seen < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms, &held));
     }
     store_abort(&t);
     json_object_set_new(rep, "links", links);
+    return rep;
+}
+
+/* ctl_held - the held messages: refused by a neighbour, kept with the reason */
+static json_t *
+ctl_held(struct node *n)
+{
+    struct store_txn t;
+    json_t *rep, *v;
+
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return ctl_error("%s", "cannot read the store");
+    v = held_view(&t);
+    store_abort(&t);
+    if (v == NULL)
+        return ctl_error("%s", "cannot read the held messages");
+    rep = ctl_ok();
+    json_object_set_new(rep, "held", v);
+    return rep;
+}
+
+/* ctl_held_act - release or drop a held message {id, peer?, reason} */
+static json_t *
+ctl_held_act(struct node *n, json_t *req, enum work_held_op op)
+{
+    const char *peer = json_string_value(json_object_get(req, "peer"));
+    const char *reason = json_string_value(json_object_get(req, "reason"));
+    const char *verb = op == WORK_HELD_RELEASE ? "release" : "drop";
+    char msg[300];
+    struct work wk;
+    json_t *rep;
+
+    memset(&wk, 0, sizeof(wk));
+    if (ctl_id(req, "id", wk.held_id) != 0) {
+        snprintf(msg, sizeof(msg), "%s: \"id\" must be the 32 hex digits of a held message",
+                 verb);
+        return ctl_error("%s", msg);
+    }
+    if (op == WORK_HELD_DROP && (reason == NULL || reason[0] == '\0'))
+        return ctl_error("%s", "drop: a reason is required (--reason): it is audited");
+    if (reason && strlen(reason) > 1000)
+        return ctl_error("%s", "drop: the reason is longer than 1000 bytes");
+    wk.type = WORK_HELD;
+    wk.held_op = op;
+    wk.peer = peer && peer[0] ? peer : NULL;
+    wk.held_reason = reason;
+    if (writer_run(n, &wk) != RL_OK)
+        return ctl_error("not done: %s", wk.err);
+    if (wk.acted == 0) {
+        snprintf(msg, sizeof(msg), "%s: no message with that id is held%s%s%s", verb,
+                 wk.peer ? " for '" : "", wk.peer ? wk.peer : "", wk.peer ? "'" : "");
+        return ctl_error("%s", msg);
+    }
+    rep = ctl_ok();
+    json_object_set_new(rep, op == WORK_HELD_RELEASE ? "released" : "dropped",
+                        json_integer(wk.acted));
     return rep;
 }
 
@@ -1251,6 +1334,12 @@ ctl_dispatch(struct node *n, const char *buf, size_t len)
         rep = ctl_audit_head(n, req);
     else if (strcmp(verb, "audit-verify") == 0)
         rep = ctl_audit_verify(n);
+    else if (strcmp(verb, "held") == 0)
+        rep = ctl_held(n);
+    else if (strcmp(verb, "release") == 0)
+        rep = ctl_held_act(n, req, WORK_HELD_RELEASE);
+    else if (strcmp(verb, "drop") == 0)
+        rep = ctl_held_act(n, req, WORK_HELD_DROP);
     else
         rep = ctl_error("unknown verb '%s'", verb);
     json_decref(req);

@@ -33,6 +33,17 @@
  *       config) -> {"ok":true,"now":ISO}
  *   {"verb":"audit-verify"}
  *       -> {"ok":true,"entries":N,"intact":bool,"first_bad":SEQ|null}
+ *   {"verb":"held"}
+ *       -> {"ok":true,"held":[{id,peer,reason,first,last,transient,attempts,
+ *          state,next_retry?}]}: messages a neighbour refused (node/held.c)
+ *   {"verb":"release","id":HEX,"peer":P?}
+ *       queue a held message again -> {"ok":true,"released":N}
+ *   {"verb":"drop","id":HEX,"reason":TEXT,"peer":P?}
+ *       end a hold without sending (audited; the message stays stored)
+ *       -> {"ok":true,"dropped":N}
+ * A submit reply carries "warning" when this node's clock disagrees with
+ * its parent's by more than max_skew_s; status links carry "held",
+ * "clock_skew_ms" (parent minus us) and "clock_warning".
  */
 #ifndef RELAY_CONTROL_H
 #define RELAY_CONTROL_H

@@ -75,6 +75,25 @@ env_seal(const Relay__Body *body, const struct keypair *kp, uint8_t **out,
     return RL_OK;
 }
 
+/* env_peek_id - the id of an envelope env_open refused, if it decodes */
+int
+env_peek_id(const uint8_t *buf, size_t len, uint8_t id[ENV_ID_LEN])
+{
+    Relay__Envelope *e = relay__envelope__unpack(NULL, len, buf);
+    Relay__Body *b = e ? relay__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+    int rc = RL_EINVAL;
+
+    if (b && b->id.len == ENV_ID_LEN) {
+        memcpy(id, b->id.data, ENV_ID_LEN);
+        rc = RL_OK;
+    }
+    if (b)
+        relay__body__free_unpacked(b, NULL);
+    if (e)
+        relay__envelope__free_unpacked(e, NULL);
+    return rc;
+}
+
 /* env_open - strict decode */
 int
 env_open(const uint8_t *buf, size_t len, size_t max, struct env_msg *m,

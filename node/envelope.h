@@ -50,6 +50,14 @@ int env_seal_open(const Relay__Body *body, const struct keypair *kp, size_t max,
                   struct env_msg *m, const char **why) RL_MUST_CHECK;
 
 /*
+ * env_peek_id - the message id inside an encoded Envelope that env_open
+ * refused (too large, not strict), when it can be decoded at all: used only
+ * to name, to the neighbour that sent it, which message is refused. RL_OK
+ * with id filled, or RL_EINVAL.
+ */
+int env_peek_id(const uint8_t *buf, size_t len, uint8_t id[ENV_ID_LEN]) RL_MUST_CHECK;
+
+/*
  * env_open - decode an encoded Envelope of len bytes, refusing anything
  * above max bytes. On success *m owns both decoded parts (env_msg_free).
  * On failure *why names the problem (static string) and *m is empty.

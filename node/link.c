@@ -55,9 +55,14 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
      * one the author's own link reaches (relays cannot make new ids, and a
      * backlog a relay held through a long outage is not a replay); then who
      * may send what; then whether this link may relay it */
-    if ((subtree && strcmp(subtree, author->id) == 0 &&
-         authz_fresh(n, &it->m, clock_now_us(), it->why, sizeof(it->why)) != NULL) ||
-        authz_check(n, &it->m, it->why, sizeof(it->why)) != NULL) {
+    if (subtree && strcmp(subtree, author->id) == 0 &&
+        authz_fresh(n, &it->m, clock_now_us(), it->why, sizeof(it->why)) != NULL) {
+        /* a clock off on either side: the sender holds it and tries again */
+        it->refused = 1;
+        it->transient = 1;
+        return;
+    }
+    if (authz_check(n, &it->m, it->why, sizeof(it->why)) != NULL) {
         it->refused = 1;
         return;
     }
@@ -123,6 +128,7 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
     uint8_t *pt, *frame;
     size_t ptlen = relay__link_request__get_packed_size(req), flen;
     nng_msg *msg;
+    int64_t sent_us;
     int rc;
 
     *reply = NULL;
@@ -151,6 +157,7 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
     }
     nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
     nng_aio_set_msg(aio, msg);
+    sent_us = clock_now_us();
     nng_ctx_send(ctx, aio);
     nng_aio_wait(aio);
     if ((rc = nng_aio_result(aio)) != 0) {
@@ -191,5 +198,85 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
     free(pt);
     if (*reply == NULL)
         log_warn("peer=%s sealed reply holds no decodable LinkReply", n->parent->id);
+    else if ((*reply)->now_us != 0)
+        link_skew_note(n, (*reply)->now_us, sent_us + (clock_now_us() - sent_us) / 2);
     return *reply ? RL_OK : RL_EINVAL;
+}
+
+/* skew_words - "3 h 2 min ahead of" / "10 s behind" for |us| */
+static void
+skew_words(int64_t us, char *out, size_t len)
+{
+    int64_t s = (us < 0 ? -us : us) / 1000000;
+
+    if (s >= 86400)
+        snprintf(out, len, "%lld d %lld h", (long long)(s / 86400),
+                 (long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(out, len, "%lld h %lld min", (long long)(s / 3600),
+                 (long long)(s % 3600 / 60));
+    else if (s >= 60)
+        snprintf(out, len, "%lld min %lld s", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(out, len, "%lld s", (long long)s);
+}
+
+/* link_skew_note - keep the skew; warn once per change */
+void
+link_skew_note(struct node *n, int64_t parent_us, int64_t local_us)
+{
+    int64_t skew = parent_us - local_us, bound = n->cfg.max_skew_s * 1000000;
+    int bad = skew > bound || skew < -bound;
+    char words[64];
+
+    atomic_store(&n->up_skew_us, skew);
+    atomic_store(&n->up_skew_at_us, local_us);
+    pthread_mutex_lock(&n->mu);
+    if (bad != n->up_skew_bad ||
+        (bad && (skew - n->up_skew_logged_us > bound || n->up_skew_logged_us - skew > bound))) {
+        skew_words(skew, words, sizeof(words));
+        if (bad)
+            log_warn("peer=%s clock skew: this node's clock is %s %s the parent's "
+                     "(max_skew_s %lld); messages may be refused as too old or in the "
+                     "future until a clock is set right",
+                     n->parent->id, words, skew < 0 ? "ahead of" : "behind",
+                     (long long)n->cfg.max_skew_s);
+        else
+            log_info("peer=%s clock skew back within max_skew_s: %s %s the parent's",
+                     n->parent->id, words, skew < 0 ? "ahead of" : "behind");
+        n->up_skew_bad = bad;
+        n->up_skew_logged_us = skew;
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* link_skew_check - what an operator must know before filing */
+const char *
+link_skew_check(struct node *n, int *refuse, char *why, size_t whylen)
+{
+    int64_t skew = atomic_load(&n->up_skew_us), at = atomic_load(&n->up_skew_at_us);
+    int64_t bound = n->cfg.max_skew_s * 1000000;
+    char words[64], when[40];
+
+    *refuse = 0;
+    if (n->parent == NULL || at == 0 || (skew <= bound && skew >= -bound))
+        return NULL;
+    skew_words(skew, words, sizeof(words));
+    clock_format_iso(at, when, sizeof(when));
+    *refuse = -skew > n->cfg.max_future_s * 1000000 || skew > n->cfg.max_age_s * 1000000;
+    if (*refuse)
+        snprintf(why, whylen,
+                 "this node's clock is %s %s its parent %s's (measured %s): the parent "
+                 "would refuse this message as %s; set the clock right (timedatectl, "
+                 "NTP), then file again",
+                 words, skew < 0 ? "ahead of" : "behind", n->parent->id, when,
+                 skew < 0 ? "created in the future" : "too old");
+    else
+        snprintf(why, whylen,
+                 "this node's clock is %s %s its parent %s's (measured %s), more than "
+                 "max_skew_s (%lld s); due times shown here are off by as much: set "
+                 "the clock right (timedatectl, NTP)",
+                 words, skew < 0 ? "ahead of" : "behind", n->parent->id, when,
+                 (long long)n->cfg.max_skew_s);
+    return why;
 }

@@ -67,4 +67,15 @@ int link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
               const Relay__LinkRequest *req, int64_t timeout_ms, size_t maxsz,
               Relay__LinkReply **reply) RL_MUST_CHECK;
 
+/* link_skew_note - the parent's clock read parent_us when we were at
+ * local_us: keep the skew for status and submissions, and log a warning
+ * when it crosses max_skew_s, or moves by more than that again. */
+void link_skew_note(struct node *n, int64_t parent_us, int64_t local_us);
+/* link_skew_check - before filing: NULL when this node's clock agrees with
+ * its parent's (or was never compared); otherwise a sentence for the
+ * operator in why, and *refuse set when the parent would refuse what is
+ * filed now (further off than its freshness window, max_future_s ahead or
+ * max_age_s behind, judged with this node's settings). */
+const char *link_skew_check(struct node *n, int *refuse, char *why, size_t whylen);
+
 #endif

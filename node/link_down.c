@@ -33,44 +33,61 @@
  * the node started with, and room for children enrolled while it runs. */
 #define DOWN_SEEN_SPARE 4096
 
-/* down_resolve_acks - the child's acks, matched against the head of its outbox */
+/* down_resolve_acks - the child's acks and refusals of its last downward
+ * batch, matched against the head of its outbox: what it refused is held
+ * here with its reason (node/held.c), never dropped */
 static int
 down_resolve_acks(struct node *n, const char *child, const Relay__LinkRequest *req)
 {
     size_t bmax = (size_t)n->cfg.batch_max, count, k = 0;
     struct outbox_item *items = calloc(bmax, sizeof(*items));
     struct outbox_item *acked = calloc(bmax, sizeof(*acked));
+    const char **why = calloc(bmax, sizeof(*why));
+    int *transient = calloc(bmax, sizeof(*transient));
     struct store_txn t;
     struct work wk;
     int rc;
 
-    if (items == NULL || acked == NULL) {
-        free(items);
-        free(acked);
-        return RL_ENOMEM;
+    if (items == NULL || acked == NULL || why == NULL || transient == NULL) {
+        rc = RL_ENOMEM;
+        goto out;
     }
     rc = store_begin(n->store, 0, &t);
     if (rc == RL_OK) {
         rc = store_outbox_first(&t, child, bmax, items, &count);
         store_abort(&t);
     }
-    for (size_t i = 0; rc == RL_OK && i < count; i++)
-        for (size_t j = 0; j < req->n_acked; j++)
-            if (req->acked[j].len == 16 &&
-                memcmp(req->acked[j].data, items[i].id, 16) == 0) {
-                acked[k++] = items[i];
-                break;
+    for (size_t i = 0; rc == RL_OK && i < count; i++) {
+        int hit = 0;
+        for (size_t j = 0; j < req->n_acked && !hit; j++)
+            hit = req->acked[j].len == 16 &&
+                  memcmp(req->acked[j].data, items[i].id, 16) == 0;
+        for (size_t j = 0; j < req->n_refused && !hit; j++) {
+            const Relay__Refusal *r = req->refused[j];
+            if (r->id.len == 16 && memcmp(r->id.data, items[i].id, 16) == 0) {
+                hit = 1;
+                why[k] = r->reason && r->reason[0] ? r->reason : "refused";
+                transient[k] = r->retry;
             }
+        }
+        if (hit)
+            acked[k++] = items[i];
+    }
     if (rc == RL_OK && k > 0) {
         memset(&wk, 0, sizeof(wk));
         wk.type = WORK_ACKED;
         wk.peer = child;
         wk.acked = acked;
+        wk.acked_why = why;
+        wk.acked_transient = transient;
         wk.nacked = k;
         rc = writer_run(n, &wk);
     }
+out:
     free(items);
     free(acked);
+    free(why);
+    free(transient);
     return rc;
 }
 
@@ -105,6 +122,7 @@ down_push(struct node *n, const char *child, const Relay__LinkRequest *req,
             if (r) {
                 relay__refusal__init(r);
                 r->index = (uint32_t)i;
+                r->retry = it->transient;
                 r->reason = strdup(it->why);
                 if (it->m.body) {
                     r->id.data = malloc(16);
@@ -314,7 +332,7 @@ down_handle(struct node *n, const Relay__LinkRequest *req,
         atomic_store(&n->child_seen_ms[ix], clock_mono_ms());
     if (req->audit_head.len && ix < n->n_child_seen)
         down_audit_head(n, child, ix, &req->audit_head);
-    if (req->n_acked && (rc = down_resolve_acks(n, child->id, req)) != RL_OK) {
+    if ((req->n_acked || req->n_refused) && (rc = down_resolve_acks(n, child->id, req)) != RL_OK) {
         snprintf(err, errlen, "acknowledgements not recorded: %s", rl_strerror(rc));
         rep->retry = 1;
         return;
@@ -381,6 +399,7 @@ down_main(void *arg)
                 log_warn("peer=%s request refused: %s", req->from, err);
         }
         rep.error = err;
+        rep.now_us = clock_now_us(); /* the child compares clocks (skew) */
         down_reply(ctx, aio, &sc, &rep);
         link_seal_wipe(&sc);
         rep.error = NULL;

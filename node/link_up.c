@@ -56,28 +56,34 @@ up_ack_reply(struct node *n, const Relay__LinkReply *rep,
 {
     struct outbox_item *acked = calloc(count, sizeof(*acked));
     const char **why = calloc(count, sizeof(*why));
+    int *transient = calloc(count, sizeof(*transient));
     struct work wk;
     size_t k = 0;
     int rc;
 
-    if (acked == NULL || why == NULL) {
+    if (acked == NULL || why == NULL || transient == NULL) {
         free(acked);
         free(why);
+        free(transient);
         return RL_ENOMEM;
     }
     for (size_t i = 0; i < count; i++) {
         const char *w = NULL;
-        int hit = 0;
+        int hit = 0, tr = 0;
         for (size_t j = 0; j < rep->n_stored && !hit; j++)
             hit = rep->stored[j].len == 16 &&
                   memcmp(rep->stored[j].data, items[i].id, 16) == 0;
         for (size_t j = 0; j < rep->n_refused && !hit; j++)
             if (rep->refused[j]->index == i) {
                 hit = 1;
-                w = rep->refused[j]->reason;
+                w = rep->refused[j]->reason && rep->refused[j]->reason[0]
+                        ? rep->refused[j]->reason
+                        : "refused";
+                tr = rep->refused[j]->retry;
             }
         if (hit) {
             acked[k] = items[i];
+            transient[k] = tr;
             why[k++] = w;
         }
     }
@@ -86,10 +92,12 @@ up_ack_reply(struct node *n, const Relay__LinkReply *rep,
     wk.peer = n->parent->id;
     wk.acked = acked;
     wk.acked_why = why;
+    wk.acked_transient = transient;
     wk.nacked = k;
     rc = k ? writer_run(n, &wk) : RL_OK;
     free(acked);
     free(why);
+    free(transient);
     return rc;
 }
 
@@ -175,13 +183,34 @@ up_audit_head(struct node *n, ProtobufCBinaryData *out)
     }
 }
 
+/* up_poll_forget - free the answers to the last downward batch, once sent */
+static void
+up_poll_forget(ProtobufCBinaryData **acked, size_t *nacked, Relay__Refusal ***refused,
+               size_t *nrefused)
+{
+    for (size_t i = 0; i < *nacked; i++)
+        free((*acked)[i].data);
+    free(*acked);
+    *acked = NULL;
+    *nacked = 0;
+    for (size_t i = 0; i < *nrefused; i++) {
+        free((*refused)[i]->reason);
+        free((*refused)[i]->id.data);
+        free((*refused)[i]);
+    }
+    free(*refused);
+    *refused = NULL;
+    *nrefused = 0;
+}
+
 /* up_poll_main - long-poll the parent for downward traffic */
 static void *
 up_poll_main(void *arg)
 {
     struct node *n = arg;
     ProtobufCBinaryData *acked = NULL;
-    size_t nacked = 0;
+    Relay__Refusal **refused = NULL;
+    size_t nacked = 0, nrefused = 0;
     nng_ctx ctx;
     int fails = 0;
 
@@ -198,6 +227,8 @@ up_poll_main(void *arg)
         req.poll = 1;
         req.acked = acked;
         req.n_acked = nacked;
+        req.refused = refused;
+        req.n_refused = nrefused;
         /* our signed audit head rides on every poll, so that the parent
          * always holds our latest claim about our own log */
         up_audit_head(n, &req.audit_head);
@@ -217,11 +248,7 @@ up_poll_main(void *arg)
             node_sleep(n, node_backoff_ms(n, fails++));
             continue;
         }
-        for (size_t i = 0; i < nacked; i++)
-            free(acked[i].data);
-        free(acked);
-        acked = NULL;
-        nacked = 0;
+        up_poll_forget(&acked, &nacked, &refused, &nrefused);
         if (rep->n_deliver == 0) {
             relay__link_reply__free_unpacked(rep, NULL);
             fails = 0;
@@ -233,22 +260,47 @@ up_poll_main(void *arg)
         wk.n = rep->n_deliver;
         wk.items = calloc(wk.n, sizeof(*wk.items));
         acked = calloc(wk.n, sizeof(*acked));
-        if (wk.items == NULL || acked == NULL)
+        refused = calloc(wk.n, sizeof(*refused));
+        if (wk.items == NULL || acked == NULL || refused == NULL)
             log_fatal("link: out of memory");
         for (size_t i = 0; i < wk.n; i++)
             link_verify(n, rep->deliver[i].data, rep->deliver[i].len, NULL,
                         &wk.items[i]);
         rc = writer_run(n, &wk);
         for (size_t i = 0; i < wk.n; i++) {
-            /* acknowledge what is stored, and what we refused for good */
-            if (rc == RL_OK && wk.items[i].m.body != NULL) {
+            /* acknowledge what is stored; name what we refused, with the
+             * reason, so that the parent holds it (node/held.c). An
+             * envelope that did not decode has no id to name: the parent
+             * sends it again, and our log says why each time. */
+            struct work_item *it = &wk.items[i];
+            uint8_t rid[16];
+            int named = it->m.body != NULL;
+            if (named)
+                memcpy(rid, it->m.body->id.data, 16);
+            else
+                named = env_peek_id(rep->deliver[i].data, rep->deliver[i].len, rid) == RL_OK;
+            if (rc == RL_OK && it->m.body != NULL && !it->refused) {
                 acked[nacked].data = malloc(16);
                 if (acked[nacked].data == NULL)
                     log_fatal("link: out of memory");
-                memcpy(acked[nacked].data, wk.items[i].m.body->id.data, 16);
+                memcpy(acked[nacked].data, it->m.body->id.data, 16);
                 acked[nacked++].len = 16;
+            } else if (rc == RL_OK && it->refused && named) {
+                Relay__Refusal *r = calloc(1, sizeof(*r));
+                if (r == NULL)
+                    log_fatal("link: out of memory");
+                relay__refusal__init(r);
+                r->index = (uint32_t)i;
+                r->retry = it->transient;
+                r->reason = strdup(it->why);
+                r->id.data = malloc(16);
+                if (r->reason == NULL || r->id.data == NULL)
+                    log_fatal("link: out of memory");
+                memcpy(r->id.data, rid, 16);
+                r->id.len = 16;
+                refused[nrefused++] = r;
             }
-            env_msg_free(&wk.items[i].m);
+            env_msg_free(&it->m);
         }
         free(wk.items);
         relay__link_reply__free_unpacked(rep, NULL);
@@ -259,9 +311,7 @@ up_poll_main(void *arg)
             fails = 0;
         }
     }
-    for (size_t i = 0; i < nacked; i++)
-        free(acked[i].data);
-    free(acked);
+    up_poll_forget(&acked, &nacked, &refused, &nrefused);
     nng_ctx_close(ctx);
     return NULL;
 }

@@ -57,6 +57,11 @@ struct node {
     nng_aio *up_aio[2];     /* sender's and poller's: cancelled on stop */
     int up_running;
     int sockets_stuck;      /* a socket close gave up: skip freeing */
+    /* the parent's clock minus ours, from its replies (link_skew_note) */
+    _Atomic int64_t up_skew_us;
+    _Atomic int64_t up_skew_at_us; /* when measured (our clock); 0: never */
+    int64_t up_skew_logged_us;     /* the skew last warned about (under mu) */
+    int up_skew_bad;               /* beyond max_skew_s when last logged (under mu) */
 
     /* downstream server (parent side) */
     struct rep_pool down;

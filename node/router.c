@@ -734,7 +734,7 @@ note_receipt(Relay__IncidentRecord *r, const Relay__Body *mb, const char *who,
  * (their audit log holds that), which spares a record rewrite per hop. */
 static int
 router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
-            const char *who, int64_t at, const char *what)
+            const char *who, int64_t at, const char *what, const char *reason)
 {
     struct env_msg m;
     const ProtobufCBinaryData *iid;
@@ -757,7 +757,9 @@ router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
     free(buf);
     if (rc != RL_OK)
         return RL_OK;
-    if (strcmp(m.body->author, self) != 0) {
+    /* transport events are tracked by the author's node; a hold (reason
+     * set) is shown wherever the message waits */
+    if (reason == NULL && strcmp(m.body->author, self) != 0) {
         env_msg_free(&m);
         return RL_OK;
     }
@@ -779,7 +781,7 @@ router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
         return RL_OK;
     }
     if (rc == RL_OK) {
-        char d[128];
+        char d[320];
         char **saved = r->horiz_acked, **acked = NULL;
         size_t nsaved = r->n_horiz_acked;
 
@@ -799,10 +801,11 @@ router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
             r->horiz_acked = acked;
             r->n_horiz_acked = nsaved + 1;
         }
-        snprintf(d, sizeof(d), "%s",
+        snprintf(d, sizeof(d), "%s%s%.256s",
                  m.body->kind_case == RELAY__BODY__KIND_NOTICE
                      ? notice_kind_name(m.body->notice->kind)
-                     : env_kind_name(m.body->kind_case));
+                     : env_kind_name(m.body->kind_case),
+                 reason ? ": " : "", reason ? reason : "");
         ev.at_us = at;
         ev.node = (char *)who;
         ev.what = (char *)what;
@@ -829,7 +832,16 @@ int
 router_note_delivered(struct store_txn *t, struct node *n,
                       const uint8_t msg[16], const char *peer, int64_t now)
 {
-    return router_note(t, n, msg, peer, now, "delivered");
+    return router_note(t, n, msg, peer, now, "delivered", NULL);
+}
+
+/* router_note_held - a hold event (refused, released, dropped) on msg's
+ * incident, wherever the message waits */
+int
+router_note_held(struct store_txn *t, struct node *n, const uint8_t msg[16],
+                 const char *who, int64_t now, const char *what, const char *reason)
+{
+    return router_note(t, n, msg, who, now, what, reason ? reason : "");
 }
 
 /* router_apply - everything a stored message changes here */
@@ -849,7 +861,7 @@ router_apply(struct store_txn *t, struct node *n, const struct env_msg *m,
             if (b->ack->ids[i].len != 16)
                 continue;
             rc = router_note(t, n, b->ack->ids[i].data, b->author,
-                             b->created_us, "receipt");
+                             b->created_us, "receipt", NULL);
             if (rc != RL_OK)
                 return rc;
         }

@@ -69,6 +69,12 @@ int router_apply(struct store_txn *t, struct node *n, const struct env_msg *m,
 int router_priority(struct store_txn *t, struct node *n, const Relay__Body *b,
                     uint8_t *prio) RL_MUST_CHECK;
 
+/* router_note_held - record on msg's incident, at any node that keeps it,
+ * a hold event: what is "refused by <peer>", "released" or "dropped",
+ * who the peer or operator, reason the refusal or the operator's reason. */
+int router_note_held(struct store_txn *t, struct node *n, const uint8_t msg[16],
+                     const char *who, int64_t now, const char *what,
+                     const char *reason) RL_MUST_CHECK;
 /* router_note_delivered - record on its incident that peer acknowledged
  * msg, if self authored msg. */
 int router_note_delivered(struct store_txn *t, struct node *n,

@@ -26,6 +26,7 @@ struct store {
     MDB_env *env;
     MDB_dbi messages, seen, outbox, incidents, advisories, audit, peers, meta;
     MDB_dbi dues, drills, drill_notices, dirlog;
+    MDB_dbi held;
     pthread_rwlock_t resize;
     int64_t map_bytes, map_max_bytes;
     int readonly;
@@ -124,7 +125,7 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
     }
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto fail;
-    mdb_env_set_maxdbs(s->env, 16);
+    mdb_env_set_maxdbs(s->env, 32);
     mdb_env_set_maxreaders(s->env, 256);
     if (!readonly && (rc = mdb_env_set_mapsize(s->env, (size_t)s->map_bytes)) != 0)
         goto fail;
@@ -149,7 +150,8 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
         (rc = mdb_dbi_open(txn, "dues", flags, &s->dues)) ||
         (rc = mdb_dbi_open(txn, "drills", flags, &s->drills)) ||
         (rc = mdb_dbi_open(txn, "drill_notices", flags, &s->drill_notices)) ||
-        (rc = mdb_dbi_open(txn, "dirlog", flags, &s->dirlog)))
+        (rc = mdb_dbi_open(txn, "dirlog", flags, &s->dirlog)) ||
+        (rc = mdb_dbi_open(txn, "held", flags, &s->held)))
         goto fail;
     if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
         store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
@@ -450,6 +452,33 @@ store_outbox_del(struct store_txn *t, const struct outbox_item *it)
     int rc = mdb_del(t->txn, t->s->outbox, &k, NULL);
 
     return rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "dequeue");
+}
+
+/* store_outbox_remove_id - delete id from peer's outbox, wherever it is */
+int
+store_outbox_remove_id(struct store_txn *t, const char *peer, const uint8_t id[16])
+{
+    uint8_t prefix[STORE_KEY_MAX];
+    size_t plen = outbox_prefix(peer, prefix);
+    MDB_cursor *c;
+    MDB_val k = {plen, prefix}, v;
+    int rc;
+
+    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        if (v.mv_size == 16 && memcmp(v.mv_data, id, 16) == 0) {
+            rc = mdb_cursor_del(c, 0);
+            break;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "dequeue");
 }
 
 /* store_outbox_depth - entries queued for peer */
@@ -923,6 +952,97 @@ store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad)
     if (*bad)
         *entries = *bad - 1; /* the intact entries before the first bad one */
     return RL_OK;
+}
+
+/* held_key - "peer\0" id(16) */
+static size_t
+held_key(const char *peer, const uint8_t id[16], uint8_t *key)
+{
+    size_t n = outbox_prefix(peer, key);
+
+    memcpy(key + n, id, 16);
+    return n + 16;
+}
+
+/* store_held_put - write a held record (peer and id from r) */
+int
+store_held_put(struct store_txn *t, const Relay__HeldRecord *r)
+{
+    uint8_t key[STORE_KEY_MAX + 16];
+    MDB_val k, v;
+    int rc;
+
+    if (r->id.len != 16 || r->peer == NULL)
+        return RL_EINVAL;
+    k.mv_size = held_key(r->peer, r->id.data, key);
+    k.mv_data = key;
+    v.mv_size = relay__held_record__get_packed_size(r);
+    rc = mdb_put(t->txn, t->s->held, &k, &v, MDB_RESERVE);
+    if (rc == 0)
+        relay__held_record__pack(r, v.mv_data);
+    return store_rc(rc, "write held");
+}
+
+/* store_held_get - the held record of id for peer */
+int
+store_held_get(struct store_txn *t, const char *peer, const uint8_t id[16],
+               Relay__HeldRecord **out)
+{
+    uint8_t key[STORE_KEY_MAX + 16];
+    MDB_val k = {held_key(peer, id, key), key}, v;
+    int rc = mdb_get(t->txn, t->s->held, &k, &v);
+
+    *out = NULL;
+    if (rc != 0)
+        return store_rc(rc, "read held");
+    *out = relay__held_record__unpack(NULL, v.mv_size, v.mv_data);
+    if (*out == NULL) {
+        log_warn("store: held record of peer %s does not decode", peer);
+        return RL_EIO;
+    }
+    return RL_OK;
+}
+
+/* store_held_del - forget the held record of id for peer */
+int
+store_held_del(struct store_txn *t, const char *peer, const uint8_t id[16])
+{
+    uint8_t key[STORE_KEY_MAX + 16];
+    MDB_val k = {held_key(peer, id, key), key};
+
+    return store_rc(mdb_del(t->txn, t->s->held, &k, NULL), "delete held");
+}
+
+/* store_held_each - call fn on every held record, in key order */
+int
+store_held_each(struct store_txn *t, int (*fn)(void *, const Relay__HeldRecord *),
+                void *arg)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+
+    if ((rc = mdb_cursor_open(t->txn, t->s->held, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        Relay__HeldRecord *r = relay__held_record__unpack(NULL, v.mv_size, v.mv_data);
+        int frc;
+        if (r == NULL) {
+            log_warn("store: a held record does not decode (key of %zu bytes)",
+                     (size_t)k.mv_size);
+            mdb_cursor_close(c);
+            return RL_EIO;
+        }
+        frc = fn(arg, r);
+        relay__held_record__free_unpacked(r, NULL);
+        if (frc != RL_OK) {
+            mdb_cursor_close(c);
+            return frc;
+        }
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "read held");
 }
 
 /* store_peer_acked - remember a neighbour's acknowledgement */

@@ -15,6 +15,8 @@
  *   drills     id(16)                 -> DrillRecord (drills started here)
  *   drill_notices notice id(16)       -> drill id(16)
  *   dirlog     seq(8, big endian)     -> SignedDirChange (node/dirlog.h)
+ *   held       peer\0 id(16)          -> HeldRecord: a message peer refused,
+ *                                        kept with the reason (node/held.c)
  *
  * Write transactions come from one thread at a time (node/writer.c). Values
  * read from LMDB are copied before the transaction ends. The map grows on
@@ -91,6 +93,10 @@ int store_outbox_add(struct store_txn *t, const char *peer, uint8_t prio,
 int store_outbox_first(struct store_txn *t, const char *peer, size_t max,
                        struct outbox_item *items, size_t *n) RL_MUST_CHECK;
 int store_outbox_del(struct store_txn *t, const struct outbox_item *it) RL_MUST_CHECK;
+/* store_outbox_remove_id - delete id from peer's outbox (a scan); RL_OK
+ * also when it is not there. */
+int store_outbox_remove_id(struct store_txn *t, const char *peer,
+                           const uint8_t id[16]) RL_MUST_CHECK;
 int store_outbox_depth(struct store_txn *t, const char *peer, uint64_t *n) RL_MUST_CHECK;
 
 /* Incidents. *out is unpacked (relay__incident_record__free_unpacked). */
@@ -150,6 +156,17 @@ int store_audit_range(struct store_txn *t, uint64_t from, size_t max,
 /* store_audit_link - the chain hash after entry bytes e, given prev. */
 void store_audit_link(const uint8_t prev[32], const uint8_t *e, size_t len,
                       uint8_t out[32]);
+
+/* Held messages (node/held.c). store_held_get returns RL_ENOTFOUND when
+ * none; *out is unpacked (relay__held_record__free_unpacked). store_held_each
+ * calls fn for every record (the record lives only during the call) and
+ * stops at the first fn result that is not RL_OK, returning it. */
+int store_held_put(struct store_txn *t, const Relay__HeldRecord *r) RL_MUST_CHECK;
+int store_held_get(struct store_txn *t, const char *peer, const uint8_t id[16],
+                   Relay__HeldRecord **out) RL_MUST_CHECK;
+int store_held_del(struct store_txn *t, const char *peer, const uint8_t id[16]) RL_MUST_CHECK;
+int store_held_each(struct store_txn *t, int (*fn)(void *, const Relay__HeldRecord *),
+                    void *arg) RL_MUST_CHECK;
 
 /* Peers: when a neighbour last acknowledged something. */
 int store_peer_acked(struct store_txn *t, const char *peer, int64_t at_us,

@@ -1,5 +1,6 @@
 /*
- * timer.c - fire due times on the node's clock.
+ * timer.c - fire due times on the node's clock, and queue again the held
+ * messages whose retry time has come (node/held.c).
  *
  * DIAGNOSTICS: a failed timer commit (store full, i/o error) is logged and
  * retried on the next tick; nothing is marked fired unless its notice was
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "held.h"
 #include "log.h"
 #include "node.h"
 #include "writer.h"
@@ -18,9 +20,12 @@
 #define TIMER_TICK_MS 1000
 #define TIMER_OFFLINE_RECHECK_MS 10000
 
-/* timer_due - is anything armed at or before until_us */
+/* timer_due - is anything armed at or before until_us (or, with
+ * check_held, a held message's retry due: a scan of the held queue, so
+ * done once a tick rather than after every commit) */
 static int
-timer_due(struct node *n, int64_t until_us, int *report_soon, int64_t now)
+timer_due(struct node *n, int64_t until_us, int *report_soon, int64_t now,
+          int check_held)
 {
     struct store_due keys[64];
     struct store_txn t;
@@ -38,6 +43,9 @@ timer_due(struct node *n, int64_t until_us, int *report_soon, int64_t now)
             else if (keys[i].which == POL_D_REPORT)
                 *report_soon = 1;
         }
+    /* a held message whose retry time has come (node/held.c) */
+    if (!due && check_held && held_next_us(&t, &next) == RL_OK && next > 0 && next <= now)
+        due = 1;
     store_abort(&t);
     return due;
 }
@@ -48,14 +56,17 @@ timer_main(void *arg)
 {
     struct node *n = arg;
     uint64_t seen = 0;
-    int64_t last_offline_ms = 0;
+    int64_t last_offline_ms = 0, last_held_ms = 0;
 
     while (!atomic_load(&n->stopping)) {
         int64_t now = clock_now_us();
         int linkdown = n->parent != NULL && atomic_load(&n->up_pipes) == 0;
-        int soon, due;
+        int soon, due, check_held = clock_mono_ms() - last_held_ms >= TIMER_TICK_MS;
 
-        due = timer_due(n, now + (linkdown ? n->pol.offline_warn_us : 0), &soon, now);
+        if (check_held)
+            last_held_ms = clock_mono_ms();
+        due = timer_due(n, now + (linkdown ? n->pol.offline_warn_us : 0), &soon, now,
+                        check_held);
         if (soon && (last_offline_ms == 0 ||
                      clock_mono_ms() - last_offline_ms >= TIMER_OFFLINE_RECHECK_MS)) {
             last_offline_ms = clock_mono_ms();

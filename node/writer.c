@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "dirlog.h"
+#include "held.h"
 #include "log.h"
 #include "node.h"
 #include "router.h"
@@ -216,11 +217,14 @@ apply_message(struct writer *w, struct store_txn *t, const char *peer,
     return RL_OK;
 }
 
-/* apply_acked - a neighbour took (or refused) our outbox entries */
+/* apply_acked - a neighbour took (or refused) our outbox entries. A
+ * refused entry leaves the outbox for the held queue, with its reason: it
+ * is never thrown away (node/held.c). */
 static int
 apply_acked(struct writer *w, struct store_txn *t, struct work *wk)
 {
     int64_t now = clock_now_us();
+    size_t stored = 0;
     int rc;
 
     for (size_t i = 0; i < wk->nacked; i++) {
@@ -229,14 +233,33 @@ apply_acked(struct writer *w, struct store_txn *t, struct work *wk)
 
         if ((rc = store_outbox_del(t, it)) != RL_OK)
             return rc;
-        rc = store_audit(t, now, why ? "refused-by-peer" : "forwarded", it->id,
-                         wk->peer, why);
-        if (rc == RL_OK && why == NULL)
-            rc = router_note_delivered(t, w->node, it->id, wk->peer, now);
+        if (why) {
+            rc = held_refused(t, w->node, wk->peer, it, why,
+                              wk->acked_transient && wk->acked_transient[i], now);
+        } else {
+            stored++;
+            rc = store_audit(t, now, "forwarded", it->id, wk->peer, NULL);
+            if (rc == RL_OK)
+                rc = router_note_delivered(t, w->node, it->id, wk->peer, now);
+            if (rc == RL_OK)
+                rc = held_forwarded(t, wk->peer, it->id);
+        }
         if (rc != RL_OK)
             return rc;
     }
-    return store_peer_acked(t, wk->peer, now, wk->nacked);
+    return store_peer_acked(t, wk->peer, now, stored);
+}
+
+/* apply_held - an operator's release or drop of a held message */
+static int
+apply_held(struct writer *w, struct store_txn *t, struct work *wk)
+{
+    int64_t now = clock_now_us();
+
+    if (wk->held_op == WORK_HELD_RELEASE)
+        return held_release(t, w->node, wk->held_id, wk->peer, now, &wk->acted);
+    return held_drop(t, w->node, wk->held_id, wk->peer, wk->held_reason, now,
+                     &wk->acted);
 }
 
 /* local_message - sign b as this node, store and route it in t */
@@ -343,9 +366,18 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
         }
         if (wk->type == WORK_TIMER) {
             /* overdue notices are new work too: not while the store is full */
+            wk->acted = 0;
             if (!full && ((rc = router_fire(t, w->node, clock_now_us(), wk->linkdown,
                                             &w->emits, &wk->acted)) != RL_OK ||
                           (rc = emits_drain(w, t)) != RL_OK))
+                return rc;
+            if ((rc = held_retry_due(t, w->node, clock_now_us(), &wk->acted)) != RL_OK)
+                return rc;
+            continue;
+        }
+        if (wk->type == WORK_HELD) {
+            wk->acted = 0;
+            if ((rc = apply_held(w, t, wk)) != RL_OK)
                 return rc;
             continue;
         }
@@ -388,12 +420,25 @@ group_log(struct writer *w, struct work *list)
         }
         if (wk->type == WORK_TIMER)
             continue;
+        if (wk->type == WORK_HELD) {
+            env_id_hex(wk->held_id, hex);
+            if (wk->held_op == WORK_HELD_RELEASE)
+                log_info("msg=%s peer=%s released by the operator: %d hold(s) queued again",
+                         hex, wk->peer ? wk->peer : "*", wk->acted);
+            else
+                log_warn("msg=%s peer=%s dropped by the operator (%d hold(s)): %s", hex,
+                         wk->peer ? wk->peer : "*", wk->acted, wk->held_reason);
+            continue;
+        }
         if (wk->type == WORK_ACKED) {
             for (size_t i = 0; i < wk->nacked; i++) {
                 env_id_hex(wk->acked[i].id, hex);
                 if (wk->acked_why && wk->acked_why[i])
-                    log_warn("msg=%s peer=%s refused by peer: %s", hex,
-                             wk->peer, wk->acked_why[i]);
+                    log_warn("msg=%s peer=%s held: refused by %s: %s (%s)", hex,
+                             wk->peer, wk->peer, wk->acked_why[i],
+                             wk->acked_transient && wk->acked_transient[i]
+                                 ? "transient, will retry"
+                                 : "waiting for an operator: relayctl held");
                 else
                     log_info("msg=%s peer=%s acknowledged", hex, wk->peer);
             }

@@ -26,13 +26,19 @@ struct work_item {
     int refused;        /* set by the verifier: audit only, store nothing */
     char why[160];      /* refusal reason */
     int status;         /* out: RL_OK stored, RL_EDUP already stored */
+    int transient;      /* set by the verifier with refused: the sender may
+                         * try again later (freshness window, clock skew) */
 };
 
 enum work_type {
     WORK_INBOUND, /* store and route items; peer NULL: authored here */
     WORK_ACKED,   /* peer acknowledged (or refused) these outbox entries */
-    WORK_TIMER,   /* fire due times up to now (node/timer.c) */
+    WORK_TIMER,   /* fire due times up to now (node/timer.c), queue held
+                   * messages whose retry is due (node/held.c) */
+    WORK_HELD,    /* an operator releases or drops a held message */
 };
+
+enum work_held_op { WORK_HELD_RELEASE = 1, WORK_HELD_DROP };
 
 struct work {
     enum work_type type;
@@ -41,9 +47,14 @@ struct work {
     size_t n;
     struct outbox_item *acked;
     const char **acked_why; /* NULL entry: stored by peer; else refused */
+    const int *acked_transient; /* refused entries: 1 if transient (or NULL) */
     size_t nacked;
+    enum work_held_op held_op; /* WORK_HELD: what, on which message, which */
+    uint8_t held_id[16];       /* peer (or every peer if peer is NULL), and */
+    const char *held_reason;   /* the operator's reason for a drop */
     int linkdown;           /* WORK_TIMER: the upstream link is down (R-OFFLINE) */
-    int acted;              /* out, WORK_TIMER: notices and warnings given */
+    int acted;              /* out, WORK_TIMER: notices, warnings and retries;
+                             * WORK_HELD: holds released or dropped */
     int rc;                 /* out */
     char err[200];          /* out, when rc != RL_OK */
     int done;

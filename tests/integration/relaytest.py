@@ -145,6 +145,19 @@ class FedTest(unittest.TestCase):
     def wait(self, nid, mid, timeout_ms=20000):
         self.fed.ctl(nid, "wait", mid, "--timeout", str(timeout_ms))
 
+    def until(self, cond, what, timeout=15.0):
+        """until - poll a condition on node state until it holds (returns its
+        value) or timeout seconds pass (fails the test naming what); for
+        state that no relayctl wait covers, such as a node's timer acting
+        within its 1 s tick"""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.05)
+        self.fail("timed out waiting for " + what)
+
     def wait_quiet(self, timeout_ms=20000):
         """wait_quiet - until every running node's outboxes are empty"""
         for nid in self.fed.nodes:

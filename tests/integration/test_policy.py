@@ -68,17 +68,6 @@ class Policy(FedTest):
                 return d
         return None
 
-    def until(self, cond, what, timeout=15.0):
-        """until - poll a condition on node state (after clock moves the
-        node's timer acts within its 1 s tick; this waits for its result)"""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            v = cond()
-            if v:
-                return v
-            time.sleep(0.05)
-        self.fail("timed out waiting for " + what)
-
     def overdue_notices(self, nid, iid, rule):
         return [e for e in self.events(nid, iid, "overdue") if e["detail"].find(rule) >= 0]
 

@@ -85,6 +85,7 @@ static const struct option verb_opts[] = {
     {"at", required_argument, NULL, 1},
     {"valid-from", required_argument, NULL, 1},
     {"valid-until", required_argument, NULL, 1},
+    {"peer", required_argument, NULL, 1},
     {NULL, 0, NULL, 0}};
 #define NOPTS (sizeof(verb_opts) / sizeof(verb_opts[0]) - 1)
 
@@ -470,6 +471,8 @@ show_filed(struct args *a, const json_t *rep)
     json_t *to = json_object_get(rep, "to"), *v;
     size_t i;
 
+    if (json_is_string(json_object_get(rep, "warning")))
+        fprintf(stderr, "relayctl: warning: %s\n", jget(rep, "warning"));
     if (report && json_object_get(rep, "incident"))
         printf("incident %s filed, to", jget(rep, "incident"));
     else
@@ -709,13 +712,72 @@ show_status(struct args *a, const json_t *rep)
     {
         const json_t *ack = json_object_get(v, "last_ack");
 
-        printf("  %-16s %-4s %-12s outbox %s  last ack %s (acked %s)\n",
+        printf("  %-16s %-4s %-12s outbox %s  held %s  last ack %s (acked %s)\n",
                jget(v, "peer"), jget(v, "direction"),
                json_is_true(json_object_get(v, "connected")) ? "connected"
                                                              : "disconnected",
-               jget(v, "outbox"), json_is_string(ack) ? jtext(ack) : "never",
-               jget(v, "acked"));
+               jget(v, "outbox"), jget(v, "held"),
+               json_is_string(ack) ? jtext(ack) : "never", jget(v, "acked"));
+        if (json_is_integer(json_object_get(v, "clock_skew_ms")))
+            printf("  %-16s clock skew %+.3f s (parent minus this node, measured %s)\n", "",
+                   (double)json_integer_value(json_object_get(v, "clock_skew_ms")) / 1000.0,
+                   jget(v, "clock_skew_measured"));
+        if (json_is_string(json_object_get(v, "clock_warning")))
+            printf("  %-16s WARNING: %s\n", "", jget(v, "clock_warning"));
     }
+    if (json_integer_value(json_object_get(json_object_get(rep, "counts"), "held")) > 0)
+        printf("held messages wait: see relayctl held\n");
+    return 0;
+}
+
+/* req_held_act - release ID [--peer P] / drop ID --reason T [--peer P] */
+static json_t *
+req_held_act(struct args *a)
+{
+    json_t *req = json_pack("{s:s,s:s}", "verb", a->cmd->name, "id", a->pos[0]);
+
+    if (opt(a, "peer"))
+        json_object_set_new(req, "peer", json_string(opt(a, "peer")));
+    if (opt(a, "reason"))
+        json_object_set_new(req, "reason", json_string(opt(a, "reason")));
+    return req;
+}
+
+/* show_held - one block per held message */
+static int
+show_held(struct args *a, const json_t *rep)
+{
+    json_t *held = json_object_get(rep, "held"), *v;
+    size_t i;
+
+    (void)a;
+    if (json_array_size(held) == 0) {
+        printf("no held messages\n");
+        return 0;
+    }
+    json_array_foreach(held, i, v)
+    {
+        printf("%s  held for %s: %s\n", jget(v, "id"), jget(v, "peer"), jget(v, "state"));
+        printf("  reason     %s\n", jget(v, "reason"));
+        printf("  refused    %s times, first %s, last %s\n", jget(v, "attempts"),
+               jget(v, "first"), jget(v, "last"));
+        if (json_is_string(json_object_get(v, "next_retry")))
+            printf("  next retry %s\n", jget(v, "next_retry"));
+    }
+    printf("%zu held; relayctl release ID once the cause is fixed, or relayctl drop ID "
+           "--reason TEXT to give one up\n", json_array_size(held));
+    return 0;
+}
+
+/* show_held_act - how many holds a release or drop ended */
+static int
+show_held_act(struct args *a, const json_t *rep)
+{
+    if (strcmp(a->cmd->name, "release") == 0)
+        printf("%s released: queued again (%s)\n", a->pos[0], jget(rep, "released"));
+    else
+        printf("%s dropped (%s); the message stays in the store, the drop is audited\n",
+               a->pos[0], jget(rep, "dropped"));
     return 0;
 }
 
@@ -1457,6 +1519,10 @@ static const struct cmd cmds[] = {
     {"revoke", req_dir_change, show_dir_change, "revoke --root ROOTKEY --id ID [--at ISO]",
      "--root --id", 0, 0},
     {"dir", req_dir, show_dir, "dir list", "", 1, 1},
+    {"held", req_plain, show_held, "held", "", 0, 0},
+    {"release", req_held_act, show_held_act, "release ID [--peer P]", "", 1, 1},
+    {"drop", req_held_act, show_held_act, "drop ID --reason TEXT [--peer P]", "--reason", 1,
+     1},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

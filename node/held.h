@@ -1,0 +1,59 @@
+/*
+ * held.h - messages a neighbour refused, held with the reason (node/held.c).
+ *
+ * Every function taking a store_txn runs in the writer's write transaction
+ * (held_view and held_counts also in a read one). Nothing here removes a
+ * message from the store; held_drop only ends its hold.
+ */
+#ifndef RELAY_HELD_H
+#define RELAY_HELD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define HELD_PEERS_MAX 64
+#define HELD_VIEW_MAX 1000
+
+struct node;
+
+/* held_refused - peer refused outbox entry it (the caller removed it from
+ * the outbox in t): record the hold, its audit entry and incident event.
+ * transient: queued again after a backoff; else it waits for an operator. */
+int held_refused(struct store_txn *t, struct node *n, const char *peer,
+                 const struct outbox_item *it, const char *reason, int transient,
+                 int64_t now) RL_MUST_CHECK;
+/* held_forwarded - peer stored id: end its hold there, if it had one. */
+int held_forwarded(struct store_txn *t, const char *peer, const uint8_t id[16]) RL_MUST_CHECK;
+/* held_retry_due - queue again every transient hold due at now; adds the
+ * number queued to *acted. */
+int held_retry_due(struct store_txn *t, struct node *n, int64_t now, int *acted) RL_MUST_CHECK;
+/* held_next_us - the earliest retry time of a waiting transient hold, 0 if
+ * none. */
+int held_next_us(struct store_txn *t, int64_t *next_us) RL_MUST_CHECK;
+/* held_release - queue held message id again (for peer, or for every peer
+ * that holds it when peer is NULL); *count holds released. */
+int held_release(struct store_txn *t, struct node *n, const uint8_t id[16],
+                 const char *peer, int64_t now, int *count) RL_MUST_CHECK;
+/* held_drop - end the hold of id (peer or every peer) without sending it,
+ * audited with reason; the message stays stored. *count holds dropped. */
+int held_drop(struct store_txn *t, struct node *n, const uint8_t id[16],
+              const char *peer, const char *reason, int64_t now, int *count) RL_MUST_CHECK;
+
+struct held_counts {
+    struct {
+        char peer[STORE_PEER_MAX];
+        uint64_t held;
+    } v[HELD_PEERS_MAX];
+    size_t n;
+    uint64_t total;
+};
+/* held_counts - held messages per peer, and in all. */
+int held_counts(struct store_txn *t, struct held_counts *c) RL_MUST_CHECK;
+uint64_t held_count_for(const struct held_counts *c, const char *peer);
+/* held_view - the held messages (at most HELD_VIEW_MAX) as a new JSON array
+ * the caller owns; NULL on a store error. */
+json_t *held_view(struct store_txn *t);
+
+#endif
