@@ -32,7 +32,9 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
     }
     author = dir_find(d, it->m.body->author);
     if (author == NULL) {
+        /* transient: an enrolment may not have reached this node yet */
         it->refused = 1;
+        it->transient = 1;
         snprintf(it->why, sizeof(it->why), "unknown author '%.63s'",
                  it->m.body->author);
         return;
@@ -40,7 +42,9 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
     /* the key valid when the author says it signed: revoked, rotated-out
      * and not-yet-valid keys sign nothing */
     if (dir_key_at(author, it->m.body->created_us, &pk, &why) != 0) {
+        /* transient too: a rotation may not have reached this node yet */
         it->refused = 1;
+        it->transient = 1;
         snprintf(it->why, sizeof(it->why), "%s: '%s'", why, author->id);
         return;
     }
