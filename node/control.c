@@ -292,7 +292,8 @@ ctl_submit(struct node *n, json_t *req)
         return ctl_error("%s", "submit needs \"kind\"");
     if (strcmp(kind, "support") == 0
             ? ctl_support_body(json_object_get(req, "args"), &b, err, sizeof(err)) != RL_OK
-            : form_to_body(kind, json_object_get(req, "args"), clock_now_us(), &b,
+            : form_to_body_within(kind, json_object_get(req, "args"), clock_now_us(),
+                                  n->cfg.max_future_s * 1000000, &b,
                            err, sizeof(err)) != RL_OK)
         return ctl_error("%s", err);
     {
