@@ -152,7 +152,14 @@ class FedTest(unittest.TestCase):
                 self.fed.ctl(nid, "wait", "--outbox-empty", "--timeout", str(timeout_ms))
 
     def incidents(self, nid):
-        return {i["id"]: i for i in self.fed.ctl(nid, "list")["incidents"]}
+        """incidents - every incident at nid, page by page (list is paged)"""
+        out, cursor = {}, []
+        while True:
+            r = self.fed.ctl(nid, "list", "--limit", "1000", *cursor)
+            out.update((i["id"], i) for i in r["incidents"])
+            if not r.get("next"):
+                return out
+            cursor = ["--cursor", r["next"]]
 
     def env(self, nid):
         """env - a read-only python3-lmdb view of a node's store"""
