@@ -12,6 +12,7 @@
 #include "control.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #define CTL_PAGE_MAX 1000     /* ... and at most */
 #define CTL_PAGE_MAX_TEXT "1000"
 #define CTL_RECV_FACTOR 64    /* the socket's limit, in request limits */
+#define CTL_TRIM_BYTES (256 * 1024) /* replies larger than this trim the heap */
 #define CTL_SCAN 5000         /* list: records read per request, at most */
 #define CTL_WAIT_MAX_MS (INT64_C(24) * 3600 * 1000) /* wait: longest timeout_ms */
 
@@ -1546,6 +1548,7 @@ ctl_main(void *arg)
         nng_msg *msg;
         json_t *rep;
         char *out;
+        int big;
 
         nng_ctx_recv(ctx, aio);
         nng_aio_wait(aio);
@@ -1565,7 +1568,13 @@ ctl_main(void *arg)
             continue;
         }
         memcpy(nng_msg_body(msg), out, strlen(out));
+        /* a big reply (a page of 1000) spread over this worker's malloc
+         * arena: give it back, or the heap keeps each worker's peak
+         * (issue 8 finding 8) */
+        big = strlen(out) > CTL_TRIM_BYTES;
         free(out);
+        if (big)
+            malloc_trim(0);
         nng_aio_set_msg(aio, msg);
         nng_ctx_send(ctx, aio);
         nng_aio_wait(aio);

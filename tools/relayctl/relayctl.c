@@ -47,7 +47,7 @@
 #define CTL_TIMEOUT_MS 15000 /* default request timeout (-t) */
 #define CTL_WAIT_MS 10000    /* default timeout_ms of a wait */
 #define CTL_WAIT_SLACK 5000  /* request timeout beyond a wait's timeout_ms */
-#define CTL_ATTEMPTS 4       /* tries of a write request without a reply */
+#define CTL_ATTEMPTS 5       /* tries of a write request without a reply */
 #define CTL_RETRY_MS 250     /* pause before the first retry, doubling */
 #define CTL_BIG_REQUEST 100000 /* bytes: a reset may mean "too large" */
 #define DURATION_MAX (INT64_MAX / 1000000) /* seconds that fit in int64 us */
