@@ -3,11 +3,15 @@
  *
  * control_workers threads each own a rep context. A submit is validated
  * (node/form.c), addressed, signed as this node, and handed to the writer;
- * the reply goes out after the commit. Read verbs use read transactions.
+ * the reply goes out after the commit. Read verbs use read transactions,
+ * and list reads one bounded page. A write with a request id is done at
+ * most once: its answer is committed with it (ctl_commit).
  *
  * SECURITY: the socket is an ipc:// path; whoever can open it acts as this
  * node's operator. Keep it in a directory only the operator can reach.
- * DIAGNOSTICS: every ok:false reply names the field, id or rule at fault.
+ * DIAGNOSTICS: every ok:false reply names the field, id or rule at fault. A
+ * request over the size limit is answered so and logged (warn, once per
+ * request); records a list cannot read are counted in the reply and logged.
  */
 #include "control.h"
 

@@ -49,10 +49,12 @@ FORM = {
 def fresh_form(**kw):
     """fresh_form - FORM with kw; on the system clock awareness defaults to a
     minute ago, so that no deadline is already past (tests on the controlled
-    clock pass aware_at)"""
+    clock pass aware_at), to the microsecond: two default forms are never the
+    same form, which a node refuses within 24 hours (issue 8 finding 7)"""
     form = dict(FORM, **kw)
-    form.setdefault("aware_at", time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                              time.gmtime(time.time() - 60)))
+    t = time.time() - 60
+    form.setdefault("aware_at", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) +
+                    ".%06dZ" % int((t % 1) * 1e6))
     return form
 
 
