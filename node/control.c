@@ -646,17 +646,21 @@ ctl_incident_view(struct node *n, struct store_txn *t, const uint8_t id[16],
     struct env_msg m;
     const char *q;
     json_t *v, *dues;
+    int rc = RL_OK;
 
     if (store_get_incident(t, id, &r) != RL_OK)
         return NULL;
     v = form_incident_json(r);
-    if (r->have_report && ctl_message(t, id, &m) == RL_OK) {
+    if (r->have_report && (rc = ctl_message(t, id, &m)) == RL_OK) {
         json_object_set_new(v, "title", json_string(m.body->report->title));
         if (full) {
             json_object_set_new(v, "hops", hops_json(&m));
             json_object_set_new(v, "report", form_body_json(m.body));
         }
         env_msg_free(&m);
+    } else if (r->have_report && rc != RL_ENOTFOUND) {
+        /* a damaged report is said, never left out silently (issue 8) */
+        json_object_set_new(v, "report_unreadable", json_true());
     }
     dues = json_array();
     for (size_t i = 0; i < r->n_dues; i++)
@@ -701,6 +705,12 @@ ctl_list_one(struct node *n, struct store_txn *t, const char *db, const char *fi
         Relay__IncidentRecord *r = NULL;
         if ((*v = ctl_incident_view(n, t, id, 0, now, &r)) == NULL || r == NULL)
             return -1;
+        if (json_is_true(json_object_get(*v, "report_unreadable"))) {
+            json_decref(*v); /* counted, with its id, as unreadable */
+            *v = NULL;
+            relay__incident_record__free_unpacked(r, NULL);
+            return -1;
+        }
         if (filter && !(strcmp(filter, "overdue") == 0 ? ctl_overdue(r, now) > 0
                                                        : ctl_queue_reason(n, r, now) != NULL)) {
             json_decref(*v);

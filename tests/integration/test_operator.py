@@ -218,24 +218,31 @@ class Operator(LinkTest):
         self.assertEqual(text.count(" listed ("), 3)
         self.assertNotIn("more:", text)
 
-    def test_unreadable_record_is_counted(self):
-        """issue 8 finding 8: a record that cannot be read is counted, not skipped"""
-        a, b = self.report("ag-a"), self.report("ag-a", title="second")
+    def test_unreadable_records_are_counted(self):
+        """issue 8 finding 8: an incident record, or its report, that cannot be read
+        is counted in the list, with its id, never skipped silently"""
+        a = self.report("ag-a")
+        b = self.report("ag-a", title="second")
+        c = self.report("ag-a", title="third")
         self.fed.stop("ag-a")
         e = lmdb.open(self.fed.nodes["ag-a"]["store"], max_dbs=16)
         try:
-            with e.begin(write=True, db=e.open_db(b"incidents", create=False)) as t:
-                t.put(bytes.fromhex(b), b"\xff\xff\xff\xff")
+            with e.begin(write=True) as t:
+                t.put(bytes.fromhex(b), b"\xff\xff\xff\xff",
+                      db=e.open_db(b"incidents", txn=t, create=False))
+                t.put(bytes.fromhex(c), b"\xff\xff\xff\xff",
+                      db=e.open_db(b"messages", txn=t, create=False))
         finally:
             e.close()
         self.fed.start("ag-a")
-        r = self.fed.ctl_raw("ag-a", "list", "--json")
-        rep = json.loads(r.stdout)
+        rep = json.loads(self.fed.ctl_raw("ag-a", "list", "--json").stdout)
         self.assertEqual([i["id"] for i in rep["incidents"]], [a])
-        self.assertEqual((rep["unreadable"], rep["unreadable_ids"]), (1, [b]))
+        self.assertEqual(rep["unreadable"], 2)
+        self.assertEqual(sorted(rep["unreadable_ids"]), sorted([b, c]))
         r = self.fed.ctl_raw("ag-a", "list")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("1 record(s) could not be read: run relayctl store check", r.stderr)
+        self.assertIn("2 record(s) could not be read: run relayctl store check", r.stderr)
+        self.assertIn("could not be read", self.log("ag-a"))
 
     def test_request_too_large_is_answered(self):
         """issue 8 finding 9: a 1 MB title gets "request too large" and one log line"""
