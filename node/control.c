@@ -1139,6 +1139,19 @@ ctl_dir_list(struct node *n)
     return rep;
 }
 
+/* ctl_incident_readable - RL_OK when no incident id is held here or it
+ * reads; RL_EIO when one is held but damaged */
+static int
+ctl_incident_readable(struct store_txn *t, const uint8_t id[16])
+{
+    Relay__IncidentRecord *r = NULL;
+    int rc = store_get_incident(t, id, &r);
+
+    if (r)
+        relay__incident_record__free_unpacked(r, NULL);
+    return rc == RL_OK || rc == RL_ENOTFOUND ? RL_OK : RL_EIO;
+}
+
 /* ctl_show - one incident, or one message */
 static json_t *
 ctl_show(struct node *n, json_t *req)
@@ -1147,6 +1160,7 @@ ctl_show(struct node *n, json_t *req)
     struct env_msg m;
     uint8_t id[16];
     json_t *v, *rep;
+    int rc;
 
     if (ctl_id(req, "id", id) != 0)
         return ctl_error("%s", "show: \"id\" must be 32 hex digits");
@@ -1159,7 +1173,8 @@ ctl_show(struct node *n, json_t *req)
         json_object_set_new(rep, "incident", v);
         return rep;
     }
-    if (ctl_message(&t, id, &m) == RL_OK) {
+    if ((rc = ctl_incident_readable(&t, id)) == RL_OK &&
+        (rc = ctl_message(&t, id, &m)) == RL_OK) {
         store_abort(&t);
         v = form_body_json(m.body);
         json_object_set_new(v, "hops", hops_json(&m));
@@ -1169,6 +1184,8 @@ ctl_show(struct node *n, json_t *req)
         return rep;
     }
     store_abort(&t);
+    if (rc != RL_ENOTFOUND) /* held here, but damaged: never "not here" */
+        return ctl_error("%s", "that record is held here but cannot be read: run relayctl store check");
     return ctl_error("%s", "no incident or message with that id here");
 }
 

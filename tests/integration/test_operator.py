@@ -243,6 +243,8 @@ class Operator(LinkTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("2 record(s) could not be read: run relayctl store check", r.stderr)
         self.assertIn("could not be read", self.log("ag-a"))
+        r = self.fed.ctl_raw("ag-a", "show", b)
+        self.assertIn("held here but cannot be read: run relayctl store check", r.stderr)
 
     def test_request_too_large_is_answered(self):
         """issue 8 finding 9: a 1 MB title gets "request too large" and one log line"""
