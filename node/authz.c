@@ -18,6 +18,9 @@
  *   overdue notice     the incident's author or the national node
  *   directory change   the national node, carrying a change signed by the
  *                      root key (node/dirlog.h)
+ *   any report or closure
+ *                      its times within [2000-01-01, creation + max_future_s]
+ *                      and aware <= reported (node/form.h form_times_check)
  * Where this node has no record of the incident yet (a relay that has not
  * seen the report) the relation cannot be judged here; the tier rule still
  * applies, and the incident's own nodes judge the relation.
@@ -33,6 +36,7 @@
 
 #include "config.h"
 #include "dirlog.h"
+#include "form.h"
 #include "node.h"
 
 /* incident_author - copy the author of incident iid into out; 0 if known */
@@ -82,6 +86,23 @@ to_in_subtree(const struct directory *d, const char *root, const Relay__Body *b)
     return 1;
 }
 
+/* authz_times - the author's times judged as the author's own node judged
+ * them (node/form.h), against the signed creation time rather than this
+ * node's clock: every node on the path reaches the same verdict, however
+ * long a relay held the message (issue 8 finding 6) */
+static const char *
+authz_times(struct node *n, const Relay__Body *b, char *why, size_t len)
+{
+    char err[160];
+
+    if (form_times_check(b, b->created_us, n->cfg.max_future_s * 1000000, err,
+                         sizeof(err)) == RL_OK)
+        return NULL;
+    snprintf(why, len, "refused: %s from '%s': %s", env_kind_name(b->kind_case), b->author,
+             err);
+    return why;
+}
+
 /* authz_check - the rules above */
 const char *
 authz_check(struct node *n, const struct env_msg *m, char *why, size_t len)
@@ -96,6 +117,8 @@ authz_check(struct node *n, const struct env_msg *m, char *why, size_t len)
 
     if (a == NULL)
         return refuse(why, len, b, "author not in the directory");
+    if (authz_times(n, b, why, len) != NULL)
+        return why;
     /* the incident's author, where a rule needs it (not for reports: their
      * author is the signer) */
     known = b->kind_case != RELAY__BODY__KIND_REPORT &&

@@ -3,15 +3,20 @@
  *
  * control_workers threads each own a rep context. A submit is validated
  * (node/form.c), addressed, signed as this node, and handed to the writer;
- * the reply goes out after the commit. Read verbs use read transactions.
+ * the reply goes out after the commit. Read verbs use read transactions,
+ * and list reads one bounded page. A write with a request id is done at
+ * most once: its answer is committed with it (ctl_commit).
  *
  * SECURITY: the socket is an ipc:// path; whoever can open it acts as this
  * node's operator. Keep it in a directory only the operator can reach.
- * DIAGNOSTICS: every ok:false reply names the field, id or rule at fault.
+ * DIAGNOSTICS: every ok:false reply names the field, id or rule at fault. A
+ * request over the size limit is answered so and logged (warn, once per
+ * request); records a list cannot read are counted in the reply and logged.
  */
 #include "control.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +37,13 @@
 #include <sodium.h>
 
 #define CTL_MAX_TO 4096
+#define CTL_PAGE 100          /* list: records per page by default */
+#define CTL_PAGE_MAX 1000     /* ... and at most */
+#define CTL_PAGE_MAX_TEXT "1000"
+#define CTL_RECV_FACTOR 64    /* the socket's limit, in request limits */
+#define CTL_TRIM_BYTES (256 * 1024) /* replies larger than this trim the heap */
+#define CTL_SCAN 5000         /* list: records read per request, at most */
+#define CTL_WAIT_MAX_MS (INT64_C(24) * 3600 * 1000) /* wait: longest timeout_ms */
 
 /* ctl_error - a reply {"ok":false,"error":...} */
 static json_t *
@@ -67,6 +79,109 @@ ctl_id(json_t *obj, const char *key, uint8_t id[16])
     json_t *v = json_object_get(obj, key);
 
     return json_is_string(v) && env_id_parse(json_string_value(v), id) == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------------
+ * Idempotent write requests (issue 8 finding 7). A request of a verb listed
+ * in ctl_writes may carry "request_id" (the client's, e.g. 16 random bytes
+ * in hex). The dispatcher answers a known id with the first answer
+ * ("replayed": true) without running the verb again; otherwise the verb
+ * runs with the id in ctl_cur and hands its work to the writer through
+ * ctl_commit, with the answer it will give: the writer keeps that answer in
+ * the same transaction as the work, and if a concurrent retry committed
+ * first, stores nothing and the first answer is given instead. A verb gets
+ * this by being listed here and calling ctl_commit instead of writer_run.
+ */
+static const char *const ctl_writes[] = {"submit", "drill", "dir-change", "release",
+                                         "drop", NULL};
+
+struct ctl_req {
+    int active;       /* this request carries a request id */
+    uint8_t key[16];  /* BLAKE2b-128 of the request id */
+    json_t *prior;    /* the first answer, when the writer found one */
+};
+static __thread struct ctl_req ctl_cur;
+
+/* ctl_is_write - verb is listed in ctl_writes */
+static int
+ctl_is_write(const char *verb)
+{
+    for (size_t i = 0; ctl_writes[i]; i++)
+        if (strcmp(ctl_writes[i], verb) == 0)
+            return 1;
+    return 0;
+}
+
+/* ctl_request_key - the key of a valid "request_id", 0; or -1 */
+static int
+ctl_request_key(const char *rid, uint8_t key[16])
+{
+    size_t len = rid ? strlen(rid) : 0;
+
+    if (len < 8 || len > 128 || strspn(rid, "0123456789abcdefABCDEF-_") != len)
+        return -1;
+    crypto_generichash(key, 16, (const uint8_t *)rid, len, NULL, 0);
+    return 0;
+}
+
+/* ctl_replay - a stored first answer as a reply: {...,"replayed":true} */
+static json_t *
+ctl_replay(const char *answer, int64_t at_us)
+{
+    json_t *rep = json_loads(answer, 0, NULL);
+
+    if (!json_is_object(rep)) {
+        json_decref(rep);
+        return ctl_error("%s", "request_id: this request was done before, but its stored answer cannot be read");
+    }
+    json_object_set_new(rep, "replayed", json_true());
+    if (at_us)
+        json_object_set_new(rep, "first_at", iso_json(at_us));
+    return rep;
+}
+
+/* ctl_request_known - the first answer to the current request, or NULL */
+static json_t *
+ctl_request_known(struct node *n)
+{
+    struct store_txn t;
+    json_t *rep = NULL;
+    int64_t at;
+    char *answer;
+
+    if (!ctl_cur.active || store_begin(n->store, 0, &t) != RL_OK)
+        return NULL;
+    if (store_request_get(&t, ctl_cur.key, &at, &answer) == RL_OK) {
+        rep = ctl_replay(answer, at);
+        free(answer);
+    }
+    store_abort(&t);
+    return rep;
+}
+
+/* ctl_commit - writer_run, keeping answer (the reply the verb will give on
+ * success; borrowed) with the work when the request has an id */
+static int
+ctl_commit(struct node *n, struct work *wk, const json_t *answer)
+{
+    char *txt = NULL;
+    int rc;
+
+    if (ctl_cur.active && answer && (txt = json_dumps(answer, JSON_COMPACT)) != NULL) {
+        wk->request = ctl_cur.key;
+        wk->answer = txt;
+    }
+    rc = writer_run(n, wk);
+    if (rc == RL_EDUP && wk->prior) {
+        json_decref(ctl_cur.prior);
+        ctl_cur.prior = ctl_replay(wk->prior, 0);
+    }
+    free(wk->prior);
+    wk->prior = NULL;
+    wk->request = NULL;
+    wk->answer = NULL;
+    free(txt);
+    return rc;
 }
 
 /* to_add - append a destination once */
@@ -274,6 +389,31 @@ ctl_support_body(json_t *args, Relay__Body *b, char *err, size_t errlen)
     return RL_OK;
 }
 
+/* ctl_form_hash - a report's canonical fields, without the time it was
+ * filed: the same form typed twice hashes the same */
+static void
+ctl_form_hash(const Relay__Body *b, uint8_t out[16])
+{
+    Relay__IncidentReport r = *b->report;
+    crypto_generichash_state st;
+    uint8_t *buf;
+    size_t len;
+
+    r.reported_us = 0;
+    len = relay__incident_report__get_packed_size(&r);
+    crypto_generichash_init(&st, NULL, 0, 16);
+    crypto_generichash_update(&st, (const uint8_t *)"relay-form-v1", 13);
+    crypto_generichash_update(&st, (const uint8_t *)(b->drill ? "d" : "r"), 1);
+    if ((buf = malloc(len ? len : 1)) != NULL) {
+        relay__incident_report__pack(&r, buf);
+        crypto_generichash_update(&st, buf, len);
+        free(buf);
+    } else {
+        crypto_generichash_update(&st, b->id.data, b->id.len); /* unique: never refused */
+    }
+    crypto_generichash_final(&st, out, 16);
+}
+
 /* ctl_submit - validate, address, sign, commit */
 static json_t *
 ctl_submit(struct node *n, json_t *req)
@@ -281,7 +421,7 @@ ctl_submit(struct node *n, json_t *req)
     const char *kind = json_string_value(json_object_get(req, "kind"));
     Relay__Body b = RELAY__BODY__INIT;
     static __thread char *to[CTL_MAX_TO];
-    uint8_t id[ENV_ID_LEN], iid[16];
+    uint8_t id[ENV_ID_LEN], iid[16], fhash[16];
     char err[512], hex[ENV_ID_HEX];
     const char *why;
     size_t nto = 0;
@@ -301,7 +441,8 @@ ctl_submit(struct node *n, json_t *req)
         return ctl_error("not filed: %s", skew_why);
     if (strcmp(kind, "support") == 0
             ? ctl_support_body(json_object_get(req, "args"), &b, err, sizeof(err)) != RL_OK
-            : form_to_body(kind, json_object_get(req, "args"), clock_now_us(), &b,
+            : form_to_body_within(kind, json_object_get(req, "args"), clock_now_us(),
+                                  n->cfg.max_future_s * 1000000, &b,
                            err, sizeof(err)) != RL_OK)
         return ctl_error("%s", err);
     {
@@ -342,19 +483,42 @@ ctl_submit(struct node *n, json_t *req)
     wk.type = WORK_INBOUND;
     wk.items = &it;
     wk.n = 1;
-    rc = writer_run(n, &wk);
-    if (rc != RL_OK) {
-        env_msg_free(&it.m);
-        return ctl_error("not stored: %s", wk.err);
-    }
+    /* the answer is known before the commit: kept with the work */
     rep = ctl_ok();
     env_id_hex(id, hex);
     json_object_set_new(rep, "id", json_string(hex));
     if (has_iid) {
-        struct store_txn t;
-        json_t *v;
         env_id_hex(iid, hex);
         json_object_set_new(rep, "incident", json_string(hex));
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < it.m.body->n_to; i++)
+        json_array_append_new(arr, json_string(it.m.body->to[i]));
+    json_object_set_new(rep, "to", arr);
+    if (skew_why)
+        json_object_set_new(rep, "warning", json_string(skew_why));
+    if (it.m.body->kind_case == RELAY__BODY__KIND_REPORT) {
+        ctl_form_hash(it.m.body, fhash);
+        wk.form = fhash;
+        wk.incident = iid;
+        wk.again = json_is_true(json_object_get(req, "again"));
+    }
+    rc = ctl_commit(n, &wk, rep);
+    if (rc != RL_OK) {
+        env_msg_free(&it.m);
+        json_decref(rep);
+        if (rc == RL_EDUP && wk.prior_at) {
+            char at[40], msg[200];
+            env_id_hex(wk.prior_incident, hex);
+            clock_format_iso(wk.prior_at, at, sizeof(at));
+            snprintf(msg, sizeof(msg), "same form as incident %s filed at %s; use --again to file it again", hex, at);
+            return ctl_error("%s", msg);
+        }
+        return ctl_error("not stored: %s", wk.err);
+    }
+    if (has_iid) {
+        struct store_txn t;
+        json_t *v;
         if (it.m.body->kind_case == RELAY__BODY__KIND_REPORT &&
             store_begin(n->store, 0, &t) == RL_OK) {
             v = ctl_incident_view(n, &t, iid, 0, clock_now_us(), NULL);
@@ -367,12 +531,6 @@ ctl_submit(struct node *n, json_t *req)
             }
         }
     }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < it.m.body->n_to; i++)
-        json_array_append_new(arr, json_string(it.m.body->to[i]));
-    json_object_set_new(rep, "to", arr);
-    if (skew_why)
-        json_object_set_new(rep, "warning", json_string(skew_why));
     env_msg_free(&it.m);
     return rep;
 }
@@ -499,17 +657,21 @@ ctl_incident_view(struct node *n, struct store_txn *t, const uint8_t id[16],
     struct env_msg m;
     const char *q;
     json_t *v, *dues;
+    int rc = RL_OK;
 
     if (store_get_incident(t, id, &r) != RL_OK)
         return NULL;
     v = form_incident_json(r);
-    if (r->have_report && ctl_message(t, id, &m) == RL_OK) {
+    if (r->have_report && (rc = ctl_message(t, id, &m)) == RL_OK) {
         json_object_set_new(v, "title", json_string(m.body->report->title));
         if (full) {
             json_object_set_new(v, "hops", hops_json(&m));
             json_object_set_new(v, "report", form_body_json(m.body));
         }
         env_msg_free(&m);
+    } else if (r->have_report && rc != RL_ENOTFOUND) {
+        /* a damaged report is said, never left out silently (issue 8) */
+        json_object_set_new(v, "report_unreadable", json_true());
     }
     dues = json_array();
     for (size_t i = 0; i < r->n_dues; i++)
@@ -526,77 +688,146 @@ ctl_incident_view(struct node *n, struct store_txn *t, const uint8_t id[16],
     return v;
 }
 
+
 static json_t *ctl_drill_json(const Relay__DrillRecord *d, int64_t now);
 
-/* ctl_list - incidents, advisories or drills held here; incidents can be
- * narrowed to the overdue ones or to this node's review queue */
+/* ctl_list_one - the view of one listed record into *v (NULL when the
+ * filter leaves it out); -1 when the record cannot be read */
+static int
+ctl_list_one(struct node *n, struct store_txn *t, const char *db, const char *filter,
+             const uint8_t id[16], int64_t now, json_int_t *real, json_int_t *drill,
+             json_t **v)
+{
+    struct env_msg m;
+
+    *v = NULL;
+    if (strcmp(db, "drills") == 0) {
+        Relay__DrillRecord *d;
+        if (store_get_drill(t, id, &d) != RL_OK)
+            return -1;
+        *v = ctl_drill_json(d, now);
+        relay__drill_record__free_unpacked(d, NULL);
+    } else if (strcmp(db, "advisories") == 0) {
+        if (ctl_message(t, id, &m) != RL_OK)
+            return -1;
+        *v = form_body_json(m.body);
+        env_msg_free(&m);
+    } else {
+        Relay__IncidentRecord *r = NULL;
+        if ((*v = ctl_incident_view(n, t, id, 0, now, &r)) == NULL || r == NULL)
+            return -1;
+        if (json_is_true(json_object_get(*v, "report_unreadable"))) {
+            json_decref(*v); /* counted, with its id, as unreadable */
+            *v = NULL;
+            relay__incident_record__free_unpacked(r, NULL);
+            return -1;
+        }
+        if (filter && !(strcmp(filter, "overdue") == 0 ? ctl_overdue(r, now) > 0
+                                                       : ctl_queue_reason(n, r, now) != NULL)) {
+            json_decref(*v);
+            *v = NULL;
+        } else {
+            *(r->drill ? drill : real) += 1;
+        }
+        relay__incident_record__free_unpacked(r, NULL);
+    }
+    return 0;
+}
+
+/* ctl_list - one page of the incidents, advisories or drills held here, in
+ * id order; incidents can be narrowed to the overdue ones or to this
+ * node's review queue. A page holds at most "limit" records (default
+ * CTL_PAGE, at most CTL_PAGE_MAX) and reads at most CTL_SCAN records, so
+ * neither the reply nor the work grows with the store (issue 8 finding
+ * 8); "next" is the cursor of the following page, null after the last. A
+ * record that cannot be read is counted in "unreadable", never skipped
+ * silently. */
 static json_t *
 ctl_list(struct node *n, json_t *req)
 {
     const char *what = json_string_value(json_object_get(req, "what"));
     const char *filter = json_string_value(json_object_get(req, "filter"));
+    const char *cur = json_string_value(json_object_get(req, "cursor"));
+    json_t *lim = json_object_get(req, "limit");
     int adv = what && strcmp(what, "advisories") == 0;
     int drills = what && strcmp(what, "drills") == 0;
+    const char *db = adv ? "advisories" : drills ? "drills" : "incidents";
     int64_t now = clock_now_us();
-    json_int_t real = 0, drill = 0;
+    json_int_t real = 0, drill = 0, limit = CTL_PAGE;
+    uint8_t after[16], ids[16 * 256];
+    size_t got, scanned = 0, unreadable = 0;
+    uint64_t total = 0;
+    int more = 1, have_after = 0, rc = RL_OK;
     struct store_txn t;
-    uint8_t *ids;
-    size_t cnt;
-    json_t *arr, *rep;
+    json_t *arr, *bad, *rep;
+    char hex[ENV_ID_HEX];
 
     if (what && !adv && !drills && strcmp(what, "incidents") != 0)
         return ctl_error("list: \"what\" must be incidents, advisories or drills, not '%s'", what);
-    if (filter && strcmp(filter, "overdue") != 0 && strcmp(filter, "queue") != 0)
-        return ctl_error("list: \"filter\" must be overdue or queue, not '%s'", filter);
+    if (filter && ((adv || drills) ||
+                   (strcmp(filter, "overdue") != 0 && strcmp(filter, "queue") != 0)))
+        return ctl_error("list: \"filter\" must be overdue or queue (incidents only), not '%s'", filter);
+    if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+                json_integer_value(lim) > CTL_PAGE_MAX))
+        return ctl_error("list: \"limit\" must be an integer 1..%s", CTL_PAGE_MAX_TEXT);
+    if (lim)
+        limit = json_integer_value(lim);
+    if (cur && env_id_parse(cur, after) != 0)
+        return ctl_error("list: \"cursor\" '%s' is not one this node gave", cur);
+    have_after = cur != NULL;
     if (store_begin(n->store, 0, &t) != RL_OK)
         return ctl_error("%s", "cannot read the store");
-    if (store_list_ids(&t, adv ? "advisories" : drills ? "drills" : "incidents", &ids,
-                       &cnt) != RL_OK) {
-        store_abort(&t);
-        free(ids);
+    arr = json_array();
+    bad = json_array();
+    while (more && (json_int_t)json_array_size(arr) < limit && scanned < CTL_SCAN) {
+        size_t want = (size_t)(limit - (json_int_t)json_array_size(arr));
+        if (filter)
+            want = CTL_SCAN - scanned; /* most are left out: read ahead */
+        if (want > sizeof(ids) / 16)
+            want = sizeof(ids) / 16;
+        if ((rc = store_page_ids(&t, db, have_after ? after : NULL, want, ids, &got, &more)) !=
+            RL_OK)
+            break;
+        for (size_t i = 0; i < got; i++) {
+            json_t *v;
+            scanned++;
+            memcpy(after, ids + 16 * i, 16);
+            have_after = 1;
+            if (ctl_list_one(n, &t, db, filter, ids + 16 * i, now, &real, &drill, &v) != 0) {
+                unreadable++;
+                env_id_hex(ids + 16 * i, hex);
+                if (json_array_size(bad) < 16)
+                    json_array_append_new(bad, json_string(hex));
+            } else if (v) {
+                json_array_append_new(arr, v);
+            }
+            if ((json_int_t)json_array_size(arr) == limit && i + 1 < got) {
+                more = 1;
+                break;
+            }
+        }
+    }
+    if (rc == RL_OK)
+        rc = store_db_entries(&t, db, &total);
+    store_abort(&t);
+    if (rc != RL_OK) {
+        json_decref(arr);
+        json_decref(bad);
         return ctl_error("%s", "cannot read the store");
     }
-    arr = json_array();
-    for (size_t i = 0; i < cnt; i++) {
-        json_t *v = NULL;
-        struct env_msg m;
-        if (drills) {
-            Relay__DrillRecord *d;
-            if (store_get_drill(&t, ids + 16 * i, &d) == RL_OK) {
-                v = ctl_drill_json(d, now);
-                relay__drill_record__free_unpacked(d, NULL);
-            }
-        } else if (!adv) {
-            Relay__IncidentRecord *r = NULL;
-            v = ctl_incident_view(n, &t, ids + 16 * i, 0, now, &r);
-            if (v && r) {
-                int keep = !filter ||
-                           (strcmp(filter, "overdue") == 0 ? ctl_overdue(r, now) > 0
-                                                           : ctl_queue_reason(n, r, now) != NULL);
-                if (r->drill)
-                    drill++;
-                else
-                    real++;
-                if (!keep) {
-                    json_decref(v);
-                    v = NULL;
-                }
-            }
-            if (r)
-                relay__incident_record__free_unpacked(r, NULL);
-        } else if (ctl_message(&t, ids + 16 * i, &m) == RL_OK) {
-            v = form_body_json(m.body);
-            env_msg_free(&m);
-        }
-        if (v)
-            json_array_append_new(arr, v);
-    }
-    store_abort(&t);
-    free(ids);
     rep = ctl_ok();
-    json_object_set_new(rep, adv ? "advisories" : drills ? "drills" : "incidents", arr);
-    if (!adv && !drills) /* R-DRILL: drills are counted apart */
+    json_object_set_new(rep, db, arr);
+    if (!adv && !drills) /* R-DRILL: drills are counted apart (this page) */
         json_object_set_new(rep, "counts", json_pack("{s:I,s:I}", "real", real, "drill", drill));
+    json_object_set_new(rep, "total", json_integer((json_int_t)total));
+    json_object_set_new(rep, "scanned", json_integer((json_int_t)scanned));
+    env_id_hex(after, hex);
+    json_object_set_new(rep, "next", more && have_after ? json_string(hex) : json_null());
+    json_object_set_new(rep, "unreadable", json_integer((json_int_t)unreadable));
+    json_object_set_new(rep, "unreadable_ids", bad);
+    if (unreadable)
+        log_warn("list: %zu %s record(s) could not be read (first %s): run relayctl store check",
+                 unreadable, db, json_string_value(json_array_get(bad, 0)));
     return rep;
 }
 
@@ -722,22 +953,22 @@ ctl_drill_start(struct node *n)
                                              "agency", ag->id, "level", (json_int_t)level,
                                              "notice", nhex));
     }
+    memset(&wk, 0, sizeof(wk));
+    rep = ctl_ok();
+    json_object_set_new(rep, "drill", json_string(dhex));
+    json_object_set_new(rep, "agencies", json_integer((json_int_t)na));
+    json_object_set_new(rep, "drilled", json_integer((json_int_t)k));
+    json_object_set_new(rep, "scenarios", arr);
     if (rc == RL_OK) {
-        memset(&wk, 0, sizeof(wk));
         wk.type = WORK_INBOUND;
         wk.items = items;
         wk.n = ns;
-        rc = writer_run(n, &wk);
+        rc = ctl_commit(n, &wk, rep);
     }
     if (rc != RL_OK) {
-        json_decref(arr);
+        json_decref(rep);
         rep = ctl_error("drill: not started: %s", wk.err[0] ? wk.err : rl_strerror(rc));
     } else {
-        rep = ctl_ok();
-        json_object_set_new(rep, "drill", json_string(dhex));
-        json_object_set_new(rep, "agencies", json_integer((json_int_t)na));
-        json_object_set_new(rep, "drilled", json_integer((json_int_t)k));
-        json_object_set_new(rep, "scenarios", arr);
         log_info("[DRILL] drill %s started: %zu scenarios for %zu of %zu agencies", dhex, ns,
                  k, na);
     }
@@ -848,17 +1079,17 @@ ctl_dir_change(struct node *n, json_t *req)
     wk.type = WORK_INBOUND;
     wk.items = &it;
     wk.n = 1;
-    rc = writer_run(n, &wk);
-    env_msg_free(&it.m);
-    if (rc != RL_OK) {
-        relay__dir_change__free_unpacked(c, NULL);
-        return ctl_error("directory: not stored: %s", wk.err);
-    }
     rep = ctl_ok();
     env_id_hex(id, ihex);
     json_object_set_new(rep, "id", json_string(ihex));
     json_object_set_new(rep, "seq", json_integer((json_int_t)c->seq));
     relay__dir_change__free_unpacked(c, NULL);
+    rc = ctl_commit(n, &wk, rep);
+    env_msg_free(&it.m);
+    if (rc != RL_OK) {
+        json_decref(rep);
+        return ctl_error("directory: not stored: %s", wk.err);
+    }
     return rep;
 }
 
@@ -919,6 +1150,19 @@ ctl_dir_list(struct node *n)
     return rep;
 }
 
+/* ctl_incident_readable - RL_OK when no incident id is held here or it
+ * reads; RL_EIO when one is held but damaged */
+static int
+ctl_incident_readable(struct store_txn *t, const uint8_t id[16])
+{
+    Relay__IncidentRecord *r = NULL;
+    int rc = store_get_incident(t, id, &r);
+
+    if (r)
+        relay__incident_record__free_unpacked(r, NULL);
+    return rc == RL_OK || rc == RL_ENOTFOUND ? RL_OK : RL_EIO;
+}
+
 /* ctl_show - one incident, or one message */
 static json_t *
 ctl_show(struct node *n, json_t *req)
@@ -927,6 +1171,7 @@ ctl_show(struct node *n, json_t *req)
     struct env_msg m;
     uint8_t id[16];
     json_t *v, *rep;
+    int rc;
 
     if (ctl_id(req, "id", id) != 0)
         return ctl_error("%s", "show: \"id\" must be 32 hex digits");
@@ -939,7 +1184,8 @@ ctl_show(struct node *n, json_t *req)
         json_object_set_new(rep, "incident", v);
         return rep;
     }
-    if (ctl_message(&t, id, &m) == RL_OK) {
+    if ((rc = ctl_incident_readable(&t, id)) == RL_OK &&
+        (rc = ctl_message(&t, id, &m)) == RL_OK) {
         store_abort(&t);
         v = form_body_json(m.body);
         json_object_set_new(v, "hops", hops_json(&m));
@@ -949,6 +1195,8 @@ ctl_show(struct node *n, json_t *req)
         return rep;
     }
     store_abort(&t);
+    if (rc != RL_ENOTFOUND) /* held here, but damaged: never "not here" */
+        return ctl_error("%s", "that record is held here but cannot be read: run relayctl store check");
     return ctl_error("%s", "no incident or message with that id here");
 }
 
@@ -1055,9 +1303,11 @@ ctl_held_act(struct node *n, json_t *req, enum work_held_op op)
     const char *peer = json_string_value(json_object_get(req, "peer"));
     const char *reason = json_string_value(json_object_get(req, "reason"));
     const char *verb = op == WORK_HELD_RELEASE ? "release" : "drop";
+    struct store_txn t;
     char msg[300];
     struct work wk;
     json_t *rep;
+    int found, rc;
 
     memset(&wk, 0, sizeof(wk));
     if (ctl_id(req, "id", wk.held_id) != 0) {
@@ -1073,16 +1323,27 @@ ctl_held_act(struct node *n, json_t *req, enum work_held_op op)
     wk.held_op = op;
     wk.peer = peer && peer[0] ? peer : NULL;
     wk.held_reason = reason;
-    if (writer_run(n, &wk) != RL_OK)
-        return ctl_error("not done: %s", wk.err);
-    if (wk.acted == 0) {
-        snprintf(msg, sizeof(msg), "%s: no message with that id is held%s%s%s", verb,
-                 wk.peer ? " for '" : "", wk.peer ? wk.peer : "", wk.peer ? "'" : "");
+    /* the answer is known before the commit (it is kept with the work for
+     * a retried request id): how many holds there are to act on now */
+    if (store_begin(n->store, 0, &t) != RL_OK)
+        return ctl_error("%s", "cannot read the store");
+    rc = held_find(&t, wk.held_id, wk.peer, op == WORK_HELD_RELEASE, &found);
+    store_abort(&t);
+    if (rc != RL_OK)
+        return ctl_error("%s", "cannot read the held messages");
+    if (found == 0) {
+        snprintf(msg, sizeof(msg), "%s: no message with that id is held%s%s%s%s", verb,
+                 wk.peer ? " for '" : "", wk.peer ? wk.peer : "", wk.peer ? "'" : "",
+                 op == WORK_HELD_RELEASE ? " and waiting" : "");
         return ctl_error("%s", msg);
     }
     rep = ctl_ok();
     json_object_set_new(rep, op == WORK_HELD_RELEASE ? "released" : "dropped",
-                        json_integer(wk.acted));
+                        json_integer(found));
+    if (ctl_commit(n, &wk, rep) != RL_OK) {
+        json_decref(rep);
+        return ctl_error("not done: %s", wk.err);
+    }
     return rep;
 }
 
@@ -1116,6 +1377,11 @@ ctl_wait(struct node *n, json_t *req)
 
     if (json_is_integer(json_object_get(req, "timeout_ms")))
         timeout = json_integer_value(json_object_get(req, "timeout_ms"));
+    /* clamped: mono + INT64_MAX overflowed into "timed out" (issue 8 finding 9) */
+    if (timeout < 0)
+        timeout = 0;
+    if (timeout > CTL_WAIT_MAX_MS)
+        timeout = CTL_WAIT_MAX_MS;
     if (has_id && ctl_id(req, "id", id) != 0)
         return ctl_error("%s", "wait: \"id\" must be 32 hex digits");
     if (!has_id && !json_is_true(json_object_get(req, "outbox_empty")))
@@ -1293,6 +1559,36 @@ ctl_seen(struct node *n, json_t *req)
     return rep;
 }
 
+/* ctl_request_begin - take the request id of a write request into
+ * ctl_cur; a reply when the request is answered already (or its id is
+ * bad), else NULL and the verb runs */
+static json_t *
+ctl_request_begin(struct node *n, json_t *req, const char *verb)
+{
+    json_t *rid = json_object_get(req, "request_id");
+
+    memset(&ctl_cur, 0, sizeof(ctl_cur));
+    if (rid == NULL || verb == NULL || !ctl_is_write(verb))
+        return NULL;
+    if (ctl_request_key(json_string_value(rid), ctl_cur.key) != 0)
+        return ctl_error("%s", "request_id: must be 8..128 hex digits, '-' or '_'");
+    ctl_cur.active = 1;
+    return ctl_request_known(n);
+}
+
+/* ctl_request_end - the first answer replaces a verb's reply when the
+ * writer found that a concurrent retry committed first */
+static json_t *
+ctl_request_end(json_t *rep)
+{
+    if (ctl_cur.prior) {
+        json_decref(rep);
+        rep = ctl_cur.prior;
+    }
+    memset(&ctl_cur, 0, sizeof(ctl_cur));
+    return rep;
+}
+
 /* ctl_dispatch - one request to its verb */
 static json_t *
 ctl_dispatch(struct node *n, const char *buf, size_t len)
@@ -1304,7 +1600,10 @@ ctl_dispatch(struct node *n, const char *buf, size_t len)
     if (req == NULL)
         return ctl_error("request is not JSON: %s", jerr.text);
     verb = json_string_value(json_object_get(req, "verb"));
-    if (verb == NULL)
+    rep = ctl_request_begin(n, req, verb);
+    if (rep != NULL)
+        ; /* a retry answered as the first time, or a bad request_id */
+    else if (verb == NULL)
         rep = ctl_error("%s", "request has no \"verb\"");
     else if (strcmp(verb, "submit") == 0)
         rep = ctl_submit(n, req);
@@ -1343,7 +1642,29 @@ ctl_dispatch(struct node *n, const char *buf, size_t len)
     else
         rep = ctl_error("unknown verb '%s'", verb);
     json_decref(req);
-    return rep;
+    return ctl_request_end(rep);
+}
+
+/* ctl_request_limit - the largest request the node reads */
+static size_t
+ctl_request_limit(const struct node *n)
+{
+    return (size_t)(2 * n->cfg.max_message_bytes + 4096);
+}
+
+/* ctl_size_check - a request over the limit is answered and logged, not
+ * cut off with a reset (issue 8 finding 9); NULL when it is within */
+static json_t *
+ctl_size_check(struct node *n, size_t len)
+{
+    char msg[160];
+
+    if (len <= ctl_request_limit(n))
+        return NULL;
+    snprintf(msg, sizeof(msg), "request too large (%zu bytes, limit %zu)", len,
+             ctl_request_limit(n));
+    log_warn("control: %s", msg);
+    return ctl_error("%s", msg);
 }
 
 /* ctl_main - a worker: receive, dispatch, reply */
@@ -1360,6 +1681,7 @@ ctl_main(void *arg)
         nng_msg *msg;
         json_t *rep;
         char *out;
+        int big;
 
         nng_ctx_recv(ctx, aio);
         nng_aio_wait(aio);
@@ -1368,7 +1690,9 @@ ctl_main(void *arg)
         if (nng_aio_result(aio) != 0)
             continue;
         msg = nng_aio_get_msg(aio);
-        rep = ctl_dispatch(n, nng_msg_body(msg), nng_msg_len(msg));
+        rep = ctl_size_check(n, nng_msg_len(msg));
+        if (rep == NULL)
+            rep = ctl_dispatch(n, nng_msg_body(msg), nng_msg_len(msg));
         nng_msg_free(msg);
         out = json_dumps(rep, JSON_COMPACT);
         json_decref(rep);
@@ -1377,7 +1701,13 @@ ctl_main(void *arg)
             continue;
         }
         memcpy(nng_msg_body(msg), out, strlen(out));
+        /* a big reply (a page of 1000) spread over this worker's malloc
+         * arena: give it back, or the heap keeps each worker's peak
+         * (issue 8 finding 8) */
+        big = strlen(out) > CTL_TRIM_BYTES;
         free(out);
+        if (big)
+            malloc_trim(0);
         nng_aio_set_msg(aio, msg);
         nng_ctx_send(ctx, aio);
         nng_aio_wait(aio);
@@ -1393,9 +1723,10 @@ ctl_main(void *arg)
 int
 control_start(struct node *n, const char *url, int nworkers)
 {
+    /* the socket takes requests up to CTL_RECV_FACTOR times the limit, so
+     * that one over it is answered (ctl_size_check) rather than reset */
     int rc = node_rep_start(n, &n->ctl, "control", url,
-                            (size_t)(2 * n->cfg.max_message_bytes + 4096),
-                            nworkers, ctl_main);
+                            CTL_RECV_FACTOR * ctl_request_limit(n), nworkers, ctl_main);
 
     if (rc == RL_OK)
         log_info("control socket on %s", url);

@@ -828,10 +828,71 @@ form_advisory(const struct rd *r, Relay__Body *body)
     return RL_OK;
 }
 
-/* form_to_body - read the form of verb into body's kind */
+/* form_to_body - read the form of verb into body's kind, default skew */
 int
 form_to_body(const char *verb, json_t *args, int64_t now_us, Relay__Body *body,
              char *err, size_t errlen)
+{
+    return form_to_body_within(verb, args, now_us, FORM_FUTURE_US, body, err,
+                               errlen);
+}
+
+/* form_time_bad - why t (field key) is out of [2000-01-01, ref + future], or NULL */
+static const char *
+form_time_bad(int64_t t, int64_t ref_us, int64_t future_us, char *why, size_t len)
+{
+    if (t < FORM_TIME_MIN_US)
+        return "must not be before 2000-01-01T00:00:00Z";
+    if (t > ref_us + future_us) {
+        snprintf(why, len, "must not be in the future (more than %lld s ahead)",
+                 (long long)(future_us / 1000000));
+        return why;
+    }
+    return NULL;
+}
+
+/* form_times_check - the time fields of b's kind against ref_us */
+int
+form_times_check(const Relay__Body *b, int64_t ref_us, int64_t future_us, char *err,
+                 size_t errlen)
+{
+    struct {
+        const char *key;
+        int64_t t;
+    } f[2];
+    size_t nf = 0;
+    const char *bad;
+    char why[80];
+
+    if (b->kind_case == RELAY__BODY__KIND_REPORT) {
+        /* aware <= reported <= ref + future, both from 2000 on */
+        f[nf].key = "aware_at";
+        f[nf++].t = b->report->aware_us;
+        f[nf].key = "reported_at";
+        f[nf++].t = b->report->reported_us;
+        if (b->report->reported_us < b->report->aware_us) {
+            if (err != NULL && errlen > 0)
+                snprintf(err, errlen, "field 'reported_at': must not be before aware_at");
+            return RL_EINVAL;
+        }
+    } else if (b->kind_case == RELAY__BODY__KIND_CLOSURE && b->closure->event_us != 0) {
+        f[nf].key = "event_at"; /* optional: 0 is "unknown" */
+        f[nf++].t = b->closure->event_us;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        if ((bad = form_time_bad(f[i].t, ref_us, future_us, why, sizeof(why))) != NULL) {
+            if (err != NULL && errlen > 0)
+                snprintf(err, errlen, "field '%s': %s", f[i].key, bad);
+            return RL_EINVAL;
+        }
+    }
+    return RL_OK;
+}
+
+/* form_to_body_within - read the form; times at most future_us ahead of now */
+int
+form_to_body_within(const char *verb, json_t *args, int64_t now_us, int64_t future_us,
+                    Relay__Body *body, char *err, size_t errlen)
 {
     struct rd r = {args, "", err, errlen};
     size_t i;
@@ -878,6 +939,8 @@ form_to_body(const char *verb, json_t *args, int64_t now_us, Relay__Body *body,
         rc = say(&r, RL_EINVAL, "verb '%s' has no form", verb);
         break;
     }
+    if (rc == RL_OK)
+        rc = form_times_check(body, now_us, future_us, err, errlen);
     if (rc != RL_OK)
         form_body_clear(body);
     return rc;

@@ -45,6 +45,29 @@
 int form_to_body(const char *verb, json_t *args, int64_t now_us,
                  Relay__Body *body, char *err, size_t errlen) RL_MUST_CHECK;
 
+/*
+ * Times (issue 8 finding 6). Every time field of every form (report:
+ * aware_at, reported_at; closure: event_at) lies in [FORM_TIME_MIN_US,
+ * now + the skew allowance], and a report's aware_at <= reported_at. A
+ * refusal names the field, e.g.
+ *   "field 'reported_at': must not be in the future (more than 300 s ahead)"
+ *   "field 'aware_at': must not be before 2000-01-01T00:00:00Z"
+ * form_to_body allows FORM_FUTURE_US; form_to_body_within takes the node's
+ * allowance (config max_future_s). Ownership as for form_to_body.
+ */
+#define FORM_TIME_MIN_US INT64_C(946684800000000) /* 2000-01-01T00:00:00Z */
+#define FORM_FUTURE_US INT64_C(300000000)         /* max_future_s's default */
+int form_to_body_within(const char *verb, json_t *args, int64_t now_us,
+                        int64_t future_us, Relay__Body *body, char *err,
+                        size_t errlen) RL_MUST_CHECK;
+
+/* form_times_check - the rules above for a built body b, against ref_us
+ * (now for an operator's form; the message's creation time for one that
+ * arrived from another node). RL_OK, or RL_EINVAL with the field in err.
+ * Reads b only. */
+int form_times_check(const Relay__Body *b, int64_t ref_us, int64_t future_us,
+                     char *err, size_t errlen) RL_MUST_CHECK;
+
 /* form_body_clear - free the kind part of a body built by form_to_body (or
  * unpacked) and reset kind_case; the rest of body is untouched. Safe on a
  * body without a kind. */

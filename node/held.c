@@ -207,6 +207,19 @@ held_next_us(struct store_txn *t, int64_t *next_us)
     return rc;
 }
 
+/* held_find - how many holds of id (for peer, or any) there are */
+int
+held_find(struct store_txn *t, const uint8_t id[16], const char *peer, int waiting_only,
+          int *count)
+{
+    struct held_pass p = {.id = id, .peer = peer, .waiting_only = waiting_only};
+    int rc = store_held_each(t, held_match, &p);
+
+    *count = (int)p.n;
+    held_pass_free(&p);
+    return rc;
+}
+
 /* held_release - an operator queues held message id (for peer, or every
  * peer) again; *count says how many holds it ended */
 int

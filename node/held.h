@@ -32,6 +32,10 @@ int held_retry_due(struct store_txn *t, struct node *n, int64_t now, int *acted)
 /* held_next_us - the earliest retry time of a waiting transient hold, 0 if
  * none. */
 int held_next_us(struct store_txn *t, int64_t *next_us) RL_MUST_CHECK;
+/* held_find - the number of holds of id (for peer, or every peer when
+ * peer is NULL; only those not queued again with waiting_only) in *count. */
+int held_find(struct store_txn *t, const uint8_t id[16], const char *peer, int waiting_only,
+              int *count) RL_MUST_CHECK;
 /* held_release - queue held message id again (for peer, or for every peer
  * that holds it when peer is NULL); *count holds released. */
 int held_release(struct store_txn *t, struct node *n, const uint8_t id[16],

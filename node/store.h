@@ -17,6 +17,8 @@
  *   dirlog     seq(8, big endian)     -> SignedDirChange (node/dirlog.h)
  *   held       peer\0 id(16)          -> HeldRecord: a message peer refused,
  *                                        kept with the reason (node/held.c)
+ *   requests   'R' request(16) / 'F' form hash(16) / 'T' expiry index:
+ *              operator requests' first answers and recent report forms
  *
  * Write transactions come from one thread at a time (node/writer.c). Values
  * read from LMDB are copied before the transaction ends. The map grows on
@@ -175,5 +177,38 @@ int store_peer_get(struct store_txn *t, const char *peer, int64_t *last_ack_us,
                    uint64_t *acked) RL_MUST_CHECK;
 
 int store_counts(struct store_txn *t, struct store_counts *c) RL_MUST_CHECK;
+
+/*
+ * Operator requests (issue 8 finding 7), written by the writer in the
+ * transaction of the work they answer. A request is known by a 16-byte key
+ * (the hash of the client's request id); a report form by a 16-byte hash of
+ * its canonical fields. Records older than a cutoff are expired in bounded
+ * steps by store_requests_expire.
+ *   store_request_get: RL_OK with *answer malloc'd (NUL-terminated, caller
+ *   frees), RL_ENOTFOUND, or an error with nothing allocated.
+ *   store_form_get: RL_OK with the incident filed from that form and when.
+ *   A put replaces an older record with the same key.
+ */
+int store_request_get(struct store_txn *t, const uint8_t key[16], int64_t *at_us,
+                      char **answer) RL_MUST_CHECK;
+int store_request_put(struct store_txn *t, const uint8_t key[16], int64_t at_us,
+                      const char *answer) RL_MUST_CHECK;
+int store_form_get(struct store_txn *t, const uint8_t hash[16], int64_t *at_us,
+                   uint8_t incident[16]) RL_MUST_CHECK;
+int store_form_put(struct store_txn *t, const uint8_t hash[16], int64_t at_us,
+                   const uint8_t incident[16]) RL_MUST_CHECK;
+/* store_requests_expire - delete at most max records (of either kind)
+ * stored before before_us, oldest first; *n says how many went. */
+int store_requests_expire(struct store_txn *t, int64_t before_us, size_t max,
+                          size_t *n) RL_MUST_CHECK;
+
+/* Paged reads (issue 8 finding 8). store_page_ids - up to max ids of db
+ * ("incidents", "advisories" or "drills") that follow after (NULL: from
+ * the first), in id order, into the caller's ids (16*max bytes); *more is
+ * 1 when ids are left after the last one returned. Reads nothing else. */
+int store_page_ids(struct store_txn *t, const char *db, const uint8_t *after,
+                   size_t max, uint8_t *ids, size_t *n, int *more) RL_MUST_CHECK;
+/* store_db_entries - the number of records of such a db */
+int store_db_entries(struct store_txn *t, const char *db, uint64_t *n) RL_MUST_CHECK;
 
 #endif

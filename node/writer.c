@@ -351,6 +351,57 @@ make_receipts(struct writer *w, struct store_txn *t)
     return RL_OK;
 }
 
+/* request_check - an operator's retry or a form filed again: the work
+ * stores nothing (issue 8 finding 7) */
+static int
+request_check(struct store_txn *t, struct work *wk)
+{
+    int64_t at;
+    int rc;
+
+    free(wk->prior); /* from an earlier attempt of this group */
+    wk->prior = NULL;
+    wk->prior_at = 0;
+    if (wk->request) {
+        rc = store_request_get(t, wk->request, &at, &wk->prior);
+        if (rc == RL_OK) {
+            wk->rc = RL_EDUP;
+            snprintf(wk->err, sizeof(wk->err), "a retried request: answered as before");
+        }
+        if (rc != RL_ENOTFOUND)
+            return rc;
+    }
+    if (wk->form && !wk->again) {
+        rc = store_form_get(t, wk->form, &at, wk->prior_incident);
+        if (rc == RL_OK && at > clock_now_us() - WRITER_FORM_US) {
+            wk->prior_at = at;
+            wk->rc = RL_EDUP;
+            snprintf(wk->err, sizeof(wk->err), "the same form was filed in the last 24 hours");
+        }
+        if (rc != RL_OK && rc != RL_ENOTFOUND)
+            return rc;
+    }
+    return RL_OK;
+}
+
+/* request_record - keep the answer and the form with the work; expire a
+ * few old ones */
+static int
+request_record(struct store_txn *t, struct work *wk)
+{
+    int64_t now = clock_now_us();
+    size_t gone;
+    int rc = RL_OK;
+
+    if (wk->request && wk->answer)
+        rc = store_request_put(t, wk->request, now, wk->answer);
+    if (rc == RL_OK && wk->form && wk->incident)
+        rc = store_form_put(t, wk->form, now, wk->incident);
+    if (rc == RL_OK)
+        rc = store_requests_expire(t, now - WRITER_REQUEST_US, 64, &gone);
+    return rc;
+}
+
 /* group_apply - every work of the group in one transaction */
 static int
 group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
@@ -385,6 +436,12 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
             wk->rc = RL_EFULL;
             continue;
         }
+        if ((wk->request || wk->form) &&
+            ((rc = request_check(t, wk)) != RL_OK ||
+             (wk->rc == RL_OK && (rc = request_record(t, wk)) != RL_OK)))
+            return rc;
+        if (wk->rc != RL_OK)
+            continue;
         for (size_t i = 0; i < wk->n; i++) {
             struct work_item *it = &wk->items[i];
             it->status = RL_EINVAL;

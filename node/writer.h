@@ -57,10 +57,27 @@ struct work {
                              * WORK_HELD: holds released or dropped */
     int rc;                 /* out */
     char err[200];          /* out, when rc != RL_OK */
+    /* WORK_INBOUND from an operator (node/control.c, issue 8 finding 7):
+     * recorded in the same transaction as the items, so that no crash
+     * separates the work from its answer. When request is already
+     * stored, or form was filed in the last WRITER_FORM_US (and not
+     * again), nothing of the work is stored and rc is RL_EDUP with prior
+     * (malloc'd, the caller frees) or prior_at/prior_incident set. */
+    const uint8_t *request;     /* 16-byte request key, or NULL */
+    const char *answer;         /* the answer to keep for request */
+    const uint8_t *form;        /* 16-byte hash of a report form, or NULL */
+    const uint8_t *incident;    /* the incident form files */
+    int again;                  /* file form even if filed recently */
+    char *prior;                /* out: the first answer to request */
+    int64_t prior_at;           /* out: when form was filed before */
+    uint8_t prior_incident[16]; /* out: as which incident */
     int done;
     pthread_cond_t *cv;     /* the waiter's, signalled when done */
     struct work *next;
 };
+
+#define WRITER_FORM_US (INT64_C(24) * 3600 * 1000000)     /* same form: refused for */
+#define WRITER_REQUEST_US (INT64_C(7) * 86400 * 1000000) /* first answers kept for */
 
 /* writer_start - start the writer thread for n. */
 int writer_start(struct node *n) RL_MUST_CHECK;

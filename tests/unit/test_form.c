@@ -24,7 +24,7 @@
 static const char report_json[] =
     "{\"title\": \"Web defacement\","
     " \"aware_at\": \"2024-05-01T09:00:00+08:00\","
-    " \"reported_at\": \"2024-05-01T09:40:00.123456+08:00\","
+    " \"reported_at\": \"2024-05-01T09:20:00.123456+08:00\","
     " \"level\": 2, \"category\": \"external_intrusion\","
     " \"harms\": [{\"kind\": \"tamper\", \"class\": \"core\","
     "   \"severity\": \"minor\"},"
@@ -125,6 +125,30 @@ static const struct bad_case bad_cases[] = {
     {"report: aware_at after now", "report",
      MIN_REPORT(", \"aware_at\": \"2030-01-01T00:00:00Z\""),
      "field 'aware_at': must not be in the future"},
+    /* issue 8 finding 6: author-supplied times are bounded */
+    {"report: both times in 2999", "report",
+     MIN_REPORT(", \"aware_at\": \"2999-01-01T00:00:00Z\","
+                " \"reported_at\": \"2999-01-01T00:00:00Z\""),
+     "field 'aware_at': must not be in the future (more than 300 s ahead)"},
+    {"report: reported_at 301 s ahead", "report",
+     MIN_REPORT(", \"reported_at\": \"2024-05-01T01:35:01Z\""),
+     "field 'reported_at': must not be in the future (more than 300 s ahead)"},
+    {"report: aware_at at the epoch", "report",
+     MIN_REPORT(", \"aware_at\": \"1970-01-01T00:00:00Z\""),
+     "field 'aware_at': must not be before 2000-01-01T00:00:00Z"},
+    {"report: year 0000", "report",
+     MIN_REPORT(", \"aware_at\": \"0000-01-01T00:00:00Z\""),
+     "field 'aware_at': must not be before 2000-01-01T00:00:00Z"},
+    {"report: both times in 1999", "report",
+     MIN_REPORT(", \"aware_at\": \"1999-12-31T23:59:59Z\","
+                " \"reported_at\": \"1999-12-31T23:59:59Z\""),
+     "field 'aware_at': must not be before 2000-01-01T00:00:00Z"},
+    {"close: event_at in 2999", "close",
+     "{" INC ", \"root_cause\": \"r\", \"event_at\": \"2999-01-01T00:00:00Z\"}",
+     "field 'event_at': must not be in the future (more than 300 s ahead)"},
+    {"close: event_at in 1999", "close",
+     "{" INC ", \"root_cause\": \"r\", \"event_at\": \"1999-06-01T00:00:00Z\"}",
+     "field 'event_at': must not be before 2000-01-01T00:00:00Z"},
     {"report: aware_at without a zone", "report",
      MIN_REPORT(", \"aware_at\": \"2024-05-01T09:00:00\""),
      "field 'aware_at': must be an ISO 8601 time with a zone, e.g. "
@@ -330,7 +354,7 @@ test_report_fields(void **state)
     assert_true(b.drill);
     assert_int_equal(clock_parse_iso("2024-05-01T01:00:00Z", &aware), 0);
     assert_true(r->aware_us == aware);
-    assert_true(r->reported_us == aware + INT64_C(2400123456));
+    assert_true(r->reported_us == aware + INT64_C(1200123456));
     assert_int_equal(r->claimed_level, 2);
     assert_int_equal(r->category, RELAY__CATEGORY__EXTERNAL_INTRUSION);
     assert_int_equal(r->n_harms, 2);
@@ -344,6 +368,46 @@ test_report_fields(void **state)
     assert_string_equal(r->affected_agencies[1], "ag-taipei-c");
     assert_int_equal(r->ci_sector, RELAY__SECTOR__DISASTER_RELIEF);
     assert_true(r->personal_data);
+    form_body_clear(&b);
+    json_decref(args);
+}
+
+/* test_times_bounds - issue 8 finding 6: the edges of the allowed times,
+ * the node's own allowance, and a received message judged against its
+ * creation time */
+static void
+test_times_bounds(void **state)
+{
+    Relay__Body b = RELAY__BODY__INIT;
+    json_t *args = load(MIN_REPORT(", \"reported_at\": \"2024-05-01T01:35:00Z\""));
+    char err[256];
+
+    (void)state;
+    /* exactly now + 300 s passes; with a 60 s allowance it does not */
+    assert_int_equal(form_to_body("report", args, NOW_US, &b, err, sizeof(err)), RL_OK);
+    form_body_clear(&b);
+    assert_int_equal(form_to_body_within("report", args, NOW_US, INT64_C(60000000), &b,
+                                         err, sizeof(err)),
+                     RL_EINVAL);
+    assert_string_equal(err, "field 'reported_at': must not be in the future (more than 60 s ahead)");
+    assert_int_equal(b.kind_case, RELAY__BODY__KIND__NOT_SET);
+    json_decref(args);
+
+    /* 2000-01-01T00:00:00Z itself is allowed */
+    args = load(MIN_REPORT(", \"aware_at\": \"2000-01-01T00:00:00Z\""));
+    assert_int_equal(form_to_body("report", args, NOW_US, &b, err, sizeof(err)), RL_OK);
+    /* a relay judges against the creation time, not its own clock */
+    b.report->reported_us = NOW_US + INT64_C(400000000);
+    assert_int_equal(form_times_check(&b, NOW_US, FORM_FUTURE_US, err, sizeof(err)), RL_EINVAL);
+    assert_string_equal(err, "field 'reported_at': must not be in the future (more than 300 s ahead)");
+    assert_int_equal(form_times_check(&b, NOW_US + INT64_C(100000000), FORM_FUTURE_US, err,
+                                      sizeof(err)),
+                     RL_OK);
+    b.report->aware_us = b.report->reported_us + 1;
+    assert_int_equal(form_times_check(&b, NOW_US + INT64_C(100000000), FORM_FUTURE_US, err,
+                                      sizeof(err)),
+                     RL_EINVAL);
+    assert_string_equal(err, "field 'reported_at': must not be before aware_at");
     form_body_clear(&b);
     json_decref(args);
 }
@@ -548,6 +612,7 @@ main(void)
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_report_fields),
         cmocka_unit_test(test_report_default_time),
+        cmocka_unit_test(test_times_bounds),
         cmocka_unit_test(test_string_limits),
         cmocka_unit_test(test_body_json_other_kinds),
         cmocka_unit_test(test_incident_json),

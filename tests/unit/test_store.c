@@ -250,6 +250,102 @@ test_seen(void **state)
     store_close(s);
 }
 
+/* test_requests - issue 8 finding 7: first answers and recent forms are
+ * kept, replaced by a newer put, and expired oldest first in bounded steps */
+static void
+test_requests(void **state)
+{
+    struct store *s = open_store(*state, 1, 8);
+    struct store_txn t;
+    uint8_t r1[16], r2[16], f1[16], inc[16], got[16];
+    char *answer = NULL;
+    int64_t at;
+    size_t n;
+
+    id_of(1, r1);
+    id_of(2, r2);
+    id_of(3, f1);
+    id_of(4, inc);
+    assert_int_equal(store_begin(s, 1, &t), RL_OK);
+    assert_int_equal(store_request_get(&t, r1, &at, &answer), RL_ENOTFOUND);
+    assert_int_equal(store_request_put(&t, r1, 100, "{\"ok\":true}"), RL_OK);
+    assert_int_equal(store_request_put(&t, r2, 200, "{\"ok\":true,\"id\":2}"), RL_OK);
+    assert_int_equal(store_form_put(&t, f1, 150, inc), RL_OK);
+    assert_int_equal(store_commit(&t), RL_OK);
+
+    assert_int_equal(store_begin(s, 1, &t), RL_OK);
+    assert_int_equal(store_request_get(&t, r2, &at, &answer), RL_OK);
+    assert_string_equal(answer, "{\"ok\":true,\"id\":2}");
+    assert_true(at == 200);
+    free(answer);
+    assert_int_equal(store_form_get(&t, f1, &at, got), RL_OK);
+    assert_true(at == 150);
+    assert_memory_equal(got, inc, 16);
+    /* the form is filed again later: the newer record survives the expiry
+     * of the older one's index entry */
+    assert_int_equal(store_form_put(&t, f1, 300, r1), RL_OK);
+    assert_int_equal(store_requests_expire(&t, 201, 1, &n), RL_OK);
+    assert_int_equal(n, 1); /* bounded: r1 only */
+    assert_int_equal(store_request_get(&t, r1, &at, &answer), RL_ENOTFOUND);
+    assert_int_equal(store_requests_expire(&t, 201, 10, &n), RL_OK);
+    assert_int_equal(n, 2); /* f1's old index entry, r2 */
+    assert_int_equal(store_request_get(&t, r2, &at, &answer), RL_ENOTFOUND);
+    assert_int_equal(store_form_get(&t, f1, &at, got), RL_OK);
+    assert_true(at == 300);
+    assert_memory_equal(got, r1, 16);
+    assert_int_equal(store_requests_expire(&t, 301, 10, &n), RL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_form_get(&t, f1, &at, got), RL_ENOTFOUND);
+    assert_int_equal(store_commit(&t), RL_OK);
+    store_close(s);
+}
+
+/* test_page_ids - issue 8 finding 8: pages in id order after a cursor */
+static void
+test_page_ids(void **state)
+{
+    struct store *s = open_store(*state, 1, 8);
+    Relay__IncidentRecord rec = RELAY__INCIDENT_RECORD__INIT;
+    struct store_txn t;
+    uint8_t id[16], ids[16 * 4];
+    uint64_t total;
+    size_t n;
+    int more;
+
+    assert_int_equal(store_begin(s, 1, &t), RL_OK);
+    for (uint32_t i = 10; i > 0; i--) {
+        id_of(i, id);
+        rec.id.data = id;
+        rec.id.len = 16;
+        rec.author = "ag-a1";
+        assert_int_equal(store_put_incident(&t, &rec), RL_OK);
+    }
+    assert_int_equal(store_commit(&t), RL_OK);
+    assert_int_equal(store_begin(s, 0, &t), RL_OK);
+    assert_int_equal(store_page_ids(&t, "incidents", NULL, 4, ids, &n, &more), RL_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(more, 1);
+    id_of(1, id);
+    assert_memory_equal(ids, id, 16);
+    id_of(4, id);
+    assert_memory_equal(ids + 48, id, 16);
+    assert_int_equal(store_page_ids(&t, "incidents", id, 4, ids, &n, &more), RL_OK);
+    id_of(5, id);
+    assert_memory_equal(ids, id, 16);
+    id_of(8, id);
+    assert_int_equal(store_page_ids(&t, "incidents", id, 4, ids, &n, &more), RL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(more, 0);
+    id_of(10, id);
+    assert_int_equal(store_page_ids(&t, "incidents", id, 4, ids, &n, &more), RL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(more, 0);
+    assert_int_equal(store_db_entries(&t, "incidents", &total), RL_OK);
+    assert_true(total == 10);
+    store_abort(&t);
+    store_close(s);
+}
+
 /* test_abort - an aborted transaction leaves nothing, counters included */
 static void
 test_abort(void **state)
@@ -675,7 +771,8 @@ main(void)
         UNIT_TMP_TEST(test_reopen),     UNIT_TMP_TEST(test_seen),
         UNIT_TMP_TEST(test_abort),      UNIT_TMP_TEST(test_outbox_del),
         UNIT_TMP_TEST(test_map_growth), UNIT_TMP_TEST(test_map_limit),
-        UNIT_TMP_TEST(test_readonly),
+        UNIT_TMP_TEST(test_readonly),   UNIT_TMP_TEST(test_requests),
+        UNIT_TMP_TEST(test_page_ids),
     };
     struct CMUnitTest tests[NAUDIT + sizeof(fixed) / sizeof(fixed[0])];
     size_t n = 0;

@@ -14,7 +14,9 @@
  *
  * SECURITY: relayctl signs nothing; the node signs what it submits. keygen
  * writes a 0600 key file and never overwrites one. nng never resends a
- * request, so a slow node cannot receive the same submission twice.
+ * request; relayctl resends a write that got no reply with its request id,
+ * which the node does at most once. Text output escapes control
+ * characters (term_safe); --json prints the node's reply exactly.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +29,8 @@
 #include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+#include <sodium.h>
 
 #include "clock.h"
 #include "config.h"
@@ -43,6 +47,9 @@
 #define CTL_TIMEOUT_MS 15000 /* default request timeout (-t) */
 #define CTL_WAIT_MS 10000    /* default timeout_ms of a wait */
 #define CTL_WAIT_SLACK 5000  /* request timeout beyond a wait's timeout_ms */
+#define CTL_ATTEMPTS 5       /* tries of a write request without a reply */
+#define CTL_RETRY_MS 250     /* pause before the first retry, doubling */
+#define CTL_BIG_REQUEST 100000 /* bytes: a reset may mean "too large" */
 #define DURATION_MAX (INT64_MAX / 1000000) /* seconds that fit in int64 us */
 
 /* every verb option; a verb accepts those its usage line names, and --json */
@@ -86,6 +93,10 @@ static const struct option verb_opts[] = {
     {"valid-from", required_argument, NULL, 1},
     {"valid-until", required_argument, NULL, 1},
     {"peer", required_argument, NULL, 1},
+    {"again", no_argument, NULL, 1},
+    {"limit", required_argument, NULL, 1},
+    {"cursor", required_argument, NULL, 1},
+    {"all", no_argument, NULL, 1},
     {NULL, 0, NULL, 0}};
 #define NOPTS (sizeof(verb_opts) / sizeof(verb_opts[0]) - 1)
 
@@ -151,6 +162,17 @@ opt(const struct args *a, const char *name)
     return NULL;
 }
 
+/* cursor_opt - the index of --cursor in verb_opts */
+static size_t
+cursor_opt(void)
+{
+    size_t i;
+
+    for (i = 0; i < NOPTS && strcmp(verb_opts[i].name, "cursor") != 0; i++)
+        ;
+    return i;
+}
+
 /* flag - 1 if the option was given */
 static int
 flag(const struct args *a, const char *name)
@@ -192,6 +214,41 @@ parse_duration(const char *s, long long *out)
     return 0;
 }
 
+/* term_safe - text for a terminal: control characters (C0, DEL, C1) as
+ * \xNN, so that free text from another agency cannot move the cursor or
+ * clear the screen (issue 8 finding 9); JSON output is never escaped. The
+ * result is s itself when clean, else valid until 8 more calls. */
+static const char *
+term_safe(const char *s)
+{
+    static char *ring[8];
+    static int next;
+    const unsigned char *p;
+    size_t bad = 0;
+    char *out, *o;
+
+    for (p = (const unsigned char *)s; *p; p++)
+        bad += *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+    if (bad == 0)
+        return s;
+    if ((out = malloc(strlen(s) + 4 * bad + 1)) == NULL)
+        return "?";
+    for (p = (const unsigned char *)s, o = out; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            o += sprintf(o, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            o += sprintf(o, "\\x%02x", p[1]);
+            p++;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    free(ring[next % 8]);
+    ring[next++ % 8] = out;
+    return out;
+}
+
 /* jtext - a JSON value as short text; missing and null are "-" */
 static const char *
 jtext(const json_t *v)
@@ -203,7 +260,7 @@ jtext(const json_t *v)
     if (v == NULL || json_is_null(v))
         return "-";
     if (json_is_string(v))
-        return json_string_value(v);
+        return term_safe(json_string_value(v));
     if (json_is_boolean(v))
         return json_is_true(v) ? "yes" : "no";
     if ((dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
@@ -246,41 +303,48 @@ ctl_url(void)
  * ctl_call - send req (always consumed) and wait up to tmo_ms for the reply.
  * Returns 0 with *out the ok:true reply (the caller decrefs it), 1 after an
  * ok:false reply, 2 when the node was unreachable or answered garbage. With
- * --json the reply is printed here, whatever it says.
+ * --json the reply is printed here, whatever it says. A request with a
+ * "request_id" (a write, see with_request_id) is tried up to CTL_ATTEMPTS
+ * times when no reply came: the node answers a retry with the first answer
+ * and stores nothing new, so a reply lost to a reset is not a lost report
+ * nor a second one (issue 8 finding 7).
  */
+static int ctl_try(const char *url, const char *txt, int tmo_ms, char **buf, size_t *len);
+
 static int
 ctl_call(json_t *req, int tmo_ms, json_t **out)
 {
     const char *url = G.url;
+    int retry = json_object_get(req, "request_id") != NULL;
     char *txt = json_dumps(req, JSON_COMPACT), *buf = NULL;
     json_t *rep = NULL, *ok;
     json_error_t jerr;
-    nng_socket s;
     size_t len = 0;
     int rv = 0, rc = 2;
 
     json_decref(req);
-    if (txt == NULL || (rv = nng_req0_open(&s)) != 0) {
-        if (rv != 0)
-            fprintf(stderr, "relayctl: socket: %s\n", nng_strerror(rv));
-        free(txt);
+    if (txt == NULL)
         return 2;
+    for (int attempt = 1;; attempt++) {
+        rv = ctl_try(url, txt, tmo_ms, &buf, &len);
+        if (rv == 0) {
+            if (attempt > 1)
+                fprintf(stderr, "relayctl: the node answered attempt %d\n", attempt);
+            break;
+        }
+        if (rv == NNG_EMSGSIZE || !retry || attempt == CTL_ATTEMPTS) {
+            if (retry && attempt > 1)
+                fprintf(stderr, "relayctl: %s: gave up after %d attempts: whether the "
+                                "node did it is unknown; run the same command again "
+                                "later or check with relayctl list\n",
+                        G.verb, attempt);
+            goto out;
+        }
+        fprintf(stderr, "relayctl: retrying (attempt %d of %d, the same request id: "
+                        "the node does it at most once)\n",
+                attempt + 1, CTL_ATTEMPTS);
+        nng_msleep((nng_duration)(CTL_RETRY_MS << (attempt - 1)));
     }
-    /* a resent request could submit a report twice: never resend */
-    if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, tmo_ms)) != 0 ||
-        (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, tmo_ms)) != 0 ||
-        (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
-                                NNG_DURATION_INFINITE)) != 0)
-        fprintf(stderr, "relayctl: socket options: %s\n", nng_strerror(rv));
-    else if ((rv = nng_dial(s, url, NULL, 0)) != 0)
-        fprintf(stderr, "relayctl: cannot reach node at %s: %s\n", url,
-                nng_strerror(rv));
-    else if ((rv = nng_send(s, txt, strlen(txt), 0)) != 0 ||
-             (rv = nng_recv(s, &buf, &len, NNG_FLAG_ALLOC)) != 0)
-        fprintf(stderr, "relayctl: no reply from node at %s: %s\n", url,
-                nng_strerror(rv));
-    if (rv != 0)
-        goto out;
     /* tolerate a NUL-terminated reply */
     rep = json_loadb(buf, len && !buf[len - 1] ? len - 1 : len, 0, &jerr);
     ok = json_object_get(rep, "ok");
@@ -302,9 +366,64 @@ out:
     json_decref(rep);
     if (buf)
         nng_free(buf, len);
-    nng_close(s);
     free(txt);
     return rc;
+}
+
+/* ctl_try - one request over a fresh socket; 0 with the reply in *buf
+ * (nng_free), or the nng error, printed */
+static int
+ctl_try(const char *url, const char *txt, int tmo_ms, char **buf, size_t *len)
+{
+    size_t tlen = strlen(txt);
+    nng_socket s;
+    int rv;
+
+    *buf = NULL;
+    *len = 0;
+    if ((rv = nng_req0_open(&s)) != 0) {
+        fprintf(stderr, "relayctl: socket: %s\n", nng_strerror(rv));
+        return rv;
+    }
+    /* nng itself never resends: a resend is ours, with the same request id */
+    if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, tmo_ms)) != 0 ||
+        (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, tmo_ms)) != 0 ||
+        (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,
+                                NNG_DURATION_INFINITE)) != 0)
+        fprintf(stderr, "relayctl: socket options: %s\n", nng_strerror(rv));
+    else if ((rv = nng_dial(s, url, NULL, 0)) != 0)
+        fprintf(stderr, "relayctl: cannot reach node at %s: %s\n", url,
+                nng_strerror(rv));
+    else if ((rv = nng_send(s, (void *)txt, tlen, 0)) != 0 ||
+             (rv = nng_recv(s, buf, len, NNG_FLAG_ALLOC)) != 0)
+        fprintf(stderr, "relayctl: no reply from node at %s: %s%s\n", url,
+                nng_strerror(rv),
+                tlen > CTL_BIG_REQUEST ? " (the request is large: the node may refuse "
+                                         "requests this size)" : "");
+    nng_close(s);
+    return rv;
+}
+
+/* with_request_id - a write request gets a fresh random request id */
+static json_t *
+with_request_id(json_t *req)
+{
+    static const char *const writes[] = {"submit", "drill", "dir-change", "release",
+                                         "drop", NULL};
+    const char *verb = json_string_value(json_object_get(req, "verb"));
+    uint8_t rnd[16];
+    char hex[33];
+
+    for (size_t i = 0; verb && writes[i]; i++) {
+        if (strcmp(verb, writes[i]) != 0)
+            continue;
+        if (sodium_init() < 0)
+            return req;
+        randombytes_buf(rnd, sizeof(rnd));
+        keys_hex(rnd, sizeof(rnd), hex);
+        json_object_set_new(req, "request_id", json_string(hex));
+    }
+    return req;
 }
 
 /* quiet_call - a request whose reply is for relayctl, not for printing */
@@ -387,11 +506,16 @@ req_keygen(struct args *a)
     return NULL;
 }
 
-/* req_form - report or advisory: a whole form from a file or stdin */
+/* req_form - report or advisory: a whole form from a file or stdin; a
+ * report with --again is filed even if the same form was filed lately */
 static json_t *
 req_form(struct args *a)
 {
-    return submit(a, read_form(a->npos ? a->pos[0] : NULL));
+    json_t *req = submit(a, read_form(a->npos ? a->pos[0] : NULL));
+
+    if (req && flag(a, "again"))
+        json_object_set_new(req, "again", json_true());
+    return req;
 }
 
 /* req_update - a status update on an incident */
@@ -482,6 +606,11 @@ show_filed(struct args *a, const json_t *rep)
         printf("%s%s", i ? ", " : " ", jtext(v));
     }
     printf("%s\n", json_array_size(to) ? "" : " nobody");
+    if (json_is_true(json_object_get(rep, "replayed")))
+        printf("(a retry of a request the node had already done%s%s: nothing new was "
+               "stored)\n",
+               json_is_string(json_object_get(rep, "first_at")) ? " at " : "",
+               json_is_string(json_object_get(rep, "first_at")) ? jget(rep, "first_at") : "");
     return 0;
 }
 
@@ -519,6 +648,16 @@ req_list(struct args *a)
                                           : "incidents");
     if (flag(a, "overdue") || flag(a, "queue"))
         json_object_set_new(req, "filter", json_string(flag(a, "overdue") ? "overdue" : "queue"));
+    if (flag(a, "limit")) {
+        long long lim;
+        if (parse_int(opt(a, "limit"), 1, 1000, &lim) != 0) {
+            json_decref(req);
+            return fail_usage(a, "--limit must be 1..1000, not '%s'", opt(a, "limit"));
+        }
+        json_object_set_new(req, "limit", json_integer(lim));
+    }
+    if (flag(a, "cursor"))
+        json_object_set_new(req, "cursor", json_string(opt(a, "cursor")));
     return req;
 }
 
@@ -605,9 +744,9 @@ show_drill(const json_t *d)
     }
 }
 
-/* show_list - one line per incident, advisory or drill */
-static int
-show_list(struct args *a, const json_t *rep)
+/* show_page - one line per incident, advisory or drill of one page */
+static void
+show_page(struct args *a, const json_t *rep)
 {
     int adv = flag(a, "advisories"), drills = flag(a, "drills");
     json_t *v, *all = json_object_get(rep, adv ? "advisories" : drills ? "drills" : "incidents");
@@ -630,10 +769,49 @@ show_list(struct args *a, const json_t *rep)
         }
     }
     if (!adv && !drills)
-        printf("%zu listed; held here: %s real, %s drill\n", json_array_size(all),
+        printf("%zu listed (%s real, %s drill); held here: %s\n", json_array_size(all),
                jget(json_object_get(rep, "counts"), "real"),
-               jget(json_object_get(rep, "counts"), "drill"));
-    return 0;
+               jget(json_object_get(rep, "counts"), "drill"), jget(rep, "total"));
+}
+
+/* show_list - a page (or with --all, every page, fetched in turn); what
+ * could not be read is said, never left out silently */
+static int
+show_list(struct args *a, const json_t *rep)
+{
+    json_int_t bad = 0;
+    json_t *page = json_incref((json_t *)rep), *req;
+    int rc = 0;
+
+    for (;;) {
+        bad += json_integer_value(json_object_get(page, "unreadable"));
+        if (!G.json)
+            show_page(a, page);
+        if (!json_is_string(json_object_get(page, "next")))
+            break;
+        if (!flag(a, "all")) {
+            printf("more: run `relayctl list%s%s --cursor %s`\n",
+                   flag(a, "advisories") ? " --advisories" : flag(a, "drills") ? " --drills" : "",
+                   flag(a, "overdue") ? " --overdue" : flag(a, "queue") ? " --queue" : "",
+                   jget(page, "next"));
+            break;
+        }
+        a->val[cursor_opt()] = json_string_value(json_object_get(page, "next"));
+        if ((req = req_list(a)) == NULL)
+            break;
+        json_t *next = NULL;
+        rc = ctl_call(req, a->timeout_ms, &next);
+        a->val[cursor_opt()] = NULL;
+        json_decref(page);
+        page = next;
+        if (rc != 0)
+            break;
+    }
+    json_decref(page);
+    if (bad)
+        fprintf(stderr, "relayctl: %lld record(s) could not be read: run relayctl store check\n",
+                (long long)bad);
+    return rc ? rc : bad ? 1 : 0;
 }
 
 /* print_fields - "key value" lines for obj, nested objects as "a.b" */
@@ -1476,7 +1654,7 @@ show_dir(struct args *a, const json_t *rep)
 
 static const struct cmd cmds[] = {
     {"keygen", req_keygen, NULL, "keygen [--public] KEYFILE", "", 1, 1},
-    {"report", req_form, show_filed, "report [FILE|-]", "", 0, 1},
+    {"report", req_form, show_filed, "report [FILE|-] [--again]", "", 0, 1},
     {"update", req_update, show_filed,
      "update ID [--team-formed] [--damage-controlled] [--recovered] "
      "[--subjects-notified] [--text TEXT]",
@@ -1492,8 +1670,9 @@ static const struct cmd cmds[] = {
     {"withdraw", req_withdraw, show_filed, "withdraw ID --reason TEXT",
      "--reason", 1, 1},
     {"advisory", req_form, show_filed, "advisory [FILE|-]", "", 0, 1},
-    {"list", req_list, show_list, "list [--overdue | --queue | --advisories | --drills]", "",
-     0, 0},
+    {"list", req_list, show_list,
+     "list [--overdue | --queue | --advisories | --drills] [--limit N] [--cursor C] [--all]",
+     "", 0, 0},
     {"drill", req_drill, show_drill_reply, "drill (start | record DRILL)", "", 1, 2},
     {"advise", req_advise, NULL,
      "advise [FILE|-] --node ID --directory FILE [--policy FILE] [--now ISO]",
@@ -1637,11 +1816,12 @@ main(int argc, char **argv)
         return 2;
     if ((req = a.cmd->req(&a)) == NULL)
         return a.rc;
-    if ((c = ctl_call(req, a.timeout_ms, &rep)) != 0)
+    if ((c = ctl_call(with_request_id(req), a.timeout_ms, &rep)) != 0)
         return c;
     /* audit's verdict sets the exit status even with --json, and an
      * enrolment writes its bootstrap file either way */
-    if (!G.json || a.cmd->show == show_audit || a.cmd->show == show_dir_change)
+    if (!G.json || a.cmd->show == show_audit || a.cmd->show == show_dir_change ||
+        (a.cmd->show == show_list && flag(&a, "all")))
         c = a.cmd->show(&a, rep);
     json_decref(rep);
     return c;
