@@ -15,6 +15,7 @@
 #include "err.h"
 
 #define CONFIG_STR 256
+#define CONFIG_KEYS 40 /* at least the rows of config.c's table */
 
 enum tier {
     TIER_NONE = 0,
@@ -55,12 +56,16 @@ struct config {
     int64_t debug;              /* 1: debug log lines */
     int64_t max_age_s;          /* messages created longer ago are refused (replay) */
     int64_t max_future_s;       /* ... and those created this far ahead (clock skew) */
+    int lines[CONFIG_KEYS];     /* per table row: the line it was given on, 0 defaulted */
 };
 
 /* config_tier_name - "agency", "city", ... */
 const char *config_tier_name(int tier);
 /* config_tier_parse - name to enum tier; TIER_NONE if unknown. */
 int config_tier_parse(const char *s);
+
+/* config_key_line - the line of c's file that gave key, 0 when defaulted. */
+int config_key_line(const struct config *c, const char *key);
 
 /*
  * config_load - read path into *c. On failure writes every problem, one per

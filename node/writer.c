@@ -328,6 +328,19 @@ make_receipts(struct writer *w, struct store_txn *t)
     return RL_OK;
 }
 
+/* apply_quarantine - move the damaged messages of a store check to
+ * corrupt; one already moved (RL_ENOTFOUND) is left as it is */
+static int
+apply_quarantine(struct store_txn *t, struct work *wk)
+{
+    for (size_t i = 0; i < wk->nacked; i++) {
+        int rc = store_quarantine(t, wk->acked[i].id, wk->acked_why[i], clock_now_us());
+        if (rc != RL_OK && rc != RL_ENOTFOUND)
+            return rc;
+    }
+    return RL_OK;
+}
+
 /* group_apply - every work of the group in one transaction */
 static int
 group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
@@ -338,6 +351,11 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
         wk->rc = RL_OK;
         if (wk->type == WORK_ACKED) {
             if ((rc = apply_acked(w, t, wk)) != RL_OK)
+                return rc;
+            continue;
+        }
+        if (wk->type == WORK_QUARANTINE) {
+            if ((rc = apply_quarantine(t, wk)) != RL_OK)
                 return rc;
             continue;
         }
@@ -388,6 +406,13 @@ group_log(struct writer *w, struct work *list)
         }
         if (wk->type == WORK_TIMER)
             continue;
+        if (wk->type == WORK_QUARANTINE) {
+            for (size_t i = 0; i < wk->nacked; i++) {
+                env_id_hex(wk->acked[i].id, hex);
+                log_warn("msg=%s moved to corrupt: %s", hex, wk->acked_why[i]);
+            }
+            continue;
+        }
         if (wk->type == WORK_ACKED) {
             for (size_t i = 0; i < wk->nacked; i++) {
                 env_id_hex(wk->acked[i].id, hex);
@@ -474,6 +499,11 @@ group_run(struct writer *w, struct work *list)
                  "store full: map_max_mb (%lld MiB) reached; new work refused",
                  (long long)store_map_max_mb(s));
         group_fail(list, RL_EFULL, why);
+        return;
+    }
+    if (rc == RL_ENOSPC) { /* ENOSPC/EDQUOT, or LMDB's EIO on a full disk */
+        group_fail(list, RL_ENOSPC, "disk full (No space left on device); nothing stored");
+        log_warn("store: disk full (No space left on device): writes refused, nothing stored");
         return;
     }
     if (rc != RL_OK) {

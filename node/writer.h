@@ -32,6 +32,8 @@ enum work_type {
     WORK_INBOUND, /* store and route items; peer NULL: authored here */
     WORK_ACKED,   /* peer acknowledged (or refused) these outbox entries */
     WORK_TIMER,   /* fire due times up to now (node/timer.c) */
+    WORK_QUARANTINE, /* move messages acked[i].id to corrupt, reason
+                      * acked_why[i] (node/store_check.c) */
 };
 
 struct work {
