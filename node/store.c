@@ -2,9 +2,17 @@
  * store.c - LMDB storage for messages, outboxes, incidents and the audit log.
  *
  * DIAGNOSTICS: LMDB codes are translated here: MDB_MAP_FULL -> RL_EFULL,
- * MDB_NOTFOUND -> RL_ENOTFOUND, anything else -> RL_EIO (logged with
- * mdb_strerror). A commit that fails leaves the store as it was before the
+ * MDB_NOTFOUND -> RL_ENOTFOUND, MDB_CORRUPTED/PAGE_NOTFOUND/INVALID and a
+ * record whose tag does not match -> RL_ECORRUPT (logged with db and key),
+ * ENOSPC/EDQUOT, or EIO from a commit on a disk with under 1 MiB free (LMDB
+ * reports a short write as EIO) -> RL_ENOSPC "disk full", anything else ->
+ * RL_EIO (logged with mdb_strerror). A commit that fails leaves the store as it was before the
  * transaction: LMDB's copy-on-write guarantees it.
+ *
+ * SECURITY: the tags find damage at rest, not a forger with the file and
+ * this code (they are unkeyed): `store check` re-verifies every message's
+ * author signature for that. data.mdb is judged by its meta pages, read
+ * with pread, before LMDB maps it.
  *
  * The map is resized under a process-wide rwlock: every transaction holds
  * it shared, store_grow holds it exclusive, as mdb_env_set_mapsize requires
@@ -51,6 +59,10 @@ store_rc(int rc, const char *what)
         return RL_EFULL;
     if (rc == MDB_NOTFOUND)
         return RL_ENOTFOUND;
+    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) {
+        log_warn("store: %s: damaged store file: %s", what, mdb_strerror(rc));
+        return RL_ECORRUPT;
+    }
     if (rc == ENOSPC || rc == EDQUOT) {
         log_warn("store: %s: disk full (%s)", what, strerror(rc));
         return RL_ENOSPC;
@@ -1216,7 +1228,13 @@ store_file_check(const char *dir, char *why, size_t whylen)
     }
     ok1 = pread(fd, m[1], META_LEN, (off_t)psize) == META_LEN && meta_valid(m[1]);
     close(fd);
-    use = ok1 && meta_u64(m[1] + META_TXNID) > meta_u64(m[0] + META_TXNID) ? m[1] : m[0];
+    if (!ok1) { /* LMDB itself refuses it then (MDB_INVALID): say which page */
+        snprintf(why, whylen, "%s (%lld bytes): its second meta page (at byte %llu) has no "
+                 "LMDB magic and version", path, (long long)st.st_size,
+                 (unsigned long long)psize);
+        return RL_ECORRUPT;
+    }
+    use = meta_u64(m[1] + META_TXNID) > meta_u64(m[0] + META_TXNID) ? m[1] : m[0];
     last_pg = meta_u64(use + META_LAST_PG);
     need = (last_pg + 1) * psize;
     if (last_pg > ((uint64_t)1 << 40) || (uint64_t)st.st_size < need) {

@@ -202,7 +202,15 @@ scan_db(struct scan *s, const char *db, store_walk_fn fn, uint64_t *count)
     s->db = db;
     s->count = count;
     *count = 0;
-    if ((rc = store_walk(s->t, db, fn, s)) != RL_OK)
+    rc = store_walk(s->t, db, fn, s);
+    if (rc == RL_ECORRUPT && s->rc == RL_OK) { /* LMDB found a page it cannot use */
+        char why[160];
+        snprintf(why, sizeof(why), "LMDB reports a damaged page after %llu records; the "
+                 "rest of this db cannot be read", (unsigned long long)*count);
+        scan_found(s, (const uint8_t *)"", 0, why);
+        return s->rc;
+    }
+    if (rc != RL_OK)
         return rc;
     if (s->rc != RL_OK)
         return s->rc;

@@ -302,6 +302,39 @@ class Store(FedTest):
         self.assertRegex(self.log("ag-a"), r"directory: %s differs from the stored directory "
                          r"at change \d+" % re.escape(other))
 
+    def test_full_disk_is_named(self):
+        """issue 8 finding 9: a full disk was logged as "Input/output error"; the
+        refusal and the log now say disk full. The store is put on a 2 MiB
+        tmpfs (skipped where mount is not allowed)."""
+        small = relaytest.tempfile.mkdtemp(prefix="relay-enospc.")
+        self.addCleanup(os.rmdir, small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        self.addCleanup(subprocess.run, ["umount", small], check=True)
+        self.fed.stop("ag-a", "taipei")
+        store = os.path.join(small, "ag-a.db")
+        shutil.copytree(self.fed.nodes["ag-a"]["store"], store,
+                        ignore=shutil.ignore_patterns("relay.lock"))
+        conf = self.fed.nodes["ag-a"]["config"]
+        with open(conf) as f:
+            text = f.read().replace(self.fed.nodes["ag-a"]["store"], store)
+        with open(conf, "w") as f:
+            f.write(text + "map_mb = 1\nmap_max_mb = 64\n")
+        self.fed.nodes["ag-a"]["store"] = store
+        self.fed.start("ag-a")
+        err = None
+        for i in range(200):
+            r = self.fed.ctl_raw("ag-a", "report", "-", stdin=relaytest.json.dumps(
+                relaytest.fresh_form(title="big %d" % i, facts="f" * 8000, scope="s" * 8000)))
+            if r.returncode != 0:
+                err = r.stderr + r.stdout
+                break
+        self.assertIsNotNone(err, "a 2 MiB disk never filled")
+        self.assertIn("disk full (No space left on device)", err)
+        self.assertIn("disk full (No space left on device)", self.log("ag-a"))
+        self.assertNotIn("Input/output error", self.log("ag-a"))
+
     def test_sighup_stops_cleanly(self):
         """issue 8 finding 9: SIGHUP is handled like SIGTERM, with a stopping line"""
         p = self.fed.procs["ag-a"]

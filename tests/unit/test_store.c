@@ -687,6 +687,7 @@ static const struct file_case file_cases[] = {
     {"file_one_page_short", -3, -1, RL_ECORRUPT, "(truncated)"}, /* size minus 4096 */
     {"file_bad_magic", -1, 16, RL_ECORRUPT, "not an LMDB file"},
     {"file_bad_version", -1, 20, RL_ECORRUPT, "not an LMDB file"},
+    {"file_second_meta_bad", -1, 4096 + 16, RL_ECORRUPT, "second meta page (at byte 4096)"},
 };
 #define NFILE (sizeof(file_cases) / sizeof(file_cases[0]))
 
