@@ -13,6 +13,7 @@
 #include "link_seal.h"
 #include "log.h"
 #include "node.h"
+#include "store_check.h"
 
 /* link_verify - decode, identify the author, check the signature */
 void
@@ -69,10 +70,11 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
     }
 }
 
-/* link_outbox_read - head of the outbox with envelope copies */
-int
-link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
-                 ProtobufCBinaryData *envs, size_t *count)
+/* link_outbox_read_once - head of the outbox with envelope copies; on
+ * RL_ECORRUPT the damaged message's id is in bad */
+static int
+link_outbox_read_once(struct node *n, const char *peer, struct outbox_item *items,
+                      ProtobufCBinaryData *envs, size_t *count, uint8_t bad[16])
 {
     struct store_txn t;
     int rc;
@@ -90,6 +92,8 @@ link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
             envs[i].data = NULL;
             envs[i].len = 0;
         } else if (r != RL_OK) {
+            if (r == RL_ECORRUPT)
+                memcpy(bad, items[i].id, 16);
             link_free_envelopes(envs, i);
             *count = 0;
             rc = r;
@@ -97,6 +101,25 @@ link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
     }
     store_abort(&t);
     return rc;
+}
+
+/* link_outbox_read - head of the outbox; a message whose checksum fails is
+ * moved to corrupt (as Postfix's queue manager moves a damaged queue file)
+ * so that it does not stall the link, and the head is read again */
+int
+link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
+                 ProtobufCBinaryData *envs, size_t *count)
+{
+    uint8_t bad[1][16];
+    const char *why = "checksum does not match (found reading the outbox)";
+    int rc;
+
+    for (int64_t tries = 0;; tries++) {
+        rc = link_outbox_read_once(n, peer, items, envs, count, bad[0]);
+        if (rc != RL_ECORRUPT || tries > n->cfg.batch_max ||
+            store_check_quarantine(n, (const uint8_t(*)[16])bad, &why, 1) != RL_OK)
+            return rc;
+    }
 }
 
 /* link_free_envelopes - release copies */

@@ -253,12 +253,35 @@ scan_audit(struct scan *s)
     return RL_OK;
 }
 
-/* check_quarantine - move the damaged messages to corrupt */
+/* store_check_quarantine - k messages to corrupt through the writer */
+int
+store_check_quarantine(struct node *n, const uint8_t (*ids)[16], const char **why, size_t k)
+{
+    struct outbox_item *items = calloc(k ? k : 1, sizeof(*items));
+    struct work wk;
+    int rc;
+
+    if (items == NULL)
+        return RL_ENOMEM;
+    for (size_t i = 0; i < k; i++)
+        memcpy(items[i].id, ids[i], 16);
+    memset(&wk, 0, sizeof(wk));
+    wk.type = WORK_QUARANTINE;
+    wk.acked = items;
+    wk.acked_why = why;
+    wk.nacked = k;
+    rc = writer_run(n, &wk);
+    if (rc != RL_OK)
+        log_warn("store: damaged messages not moved to corrupt: %s", wk.err);
+    free(items);
+    return rc;
+}
+
+/* check_quarantine - move the damaged messages a scan found to corrupt */
 static int
 check_quarantine(struct node *n, struct store_check_report *r)
 {
-    struct work wk;
-    struct outbox_item *ids;
+    uint8_t (*ids)[16];
     const char **why;
     size_t k = 0;
     int rc;
@@ -277,20 +300,13 @@ check_quarantine(struct node *n, struct store_check_report *r)
     k = 0;
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->found[i].db, "messages") == 0 &&
-            env_id_parse(r->found[i].key, ids[k].id) == 0)
+            env_id_parse(r->found[i].key, ids[k]) == 0)
             why[k++] = r->found[i].reason;
-    memset(&wk, 0, sizeof(wk));
-    wk.type = WORK_QUARANTINE;
-    wk.acked = ids;
-    wk.acked_why = why;
-    wk.nacked = k;
-    rc = writer_run(n, &wk);
+    rc = store_check_quarantine(n, (const uint8_t(*)[16])ids, why, k);
     if (rc == RL_OK)
         for (size_t i = 0; i < r->n; i++)
             r->found[i].moved = strcmp(r->found[i].db, "messages") == 0 &&
                                 strlen(r->found[i].key) == 32;
-    else
-        log_warn("store check: damaged messages not moved to corrupt: %s", wk.err);
     free(ids);
     free(why);
     return rc;

@@ -41,4 +41,10 @@ struct store_check_report {
 int store_check_run(struct node *n, struct store_check_report *r) RL_MUST_CHECK;
 void store_check_free(struct store_check_report *r);
 
+/* store_check_quarantine - move k messages ids[i] to corrupt with reason
+ * why[i], in one commit of the writer (store_quarantine). The caller holds
+ * no store transaction; ids and why stay the caller's. */
+int store_check_quarantine(struct node *n, const uint8_t (*ids)[16], const char **why,
+                           size_t k) RL_MUST_CHECK;
+
 #endif

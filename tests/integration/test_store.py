@@ -180,22 +180,44 @@ class Store(FedTest):
         r = self.fed.ctl_raw("ag-a", "store", "check")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         for iid in damaged:
-            self.assertRegex(r.stdout, r"damaged: db messages key %s: checksum does not match "
-                             r"\(moved to corrupt\)" % iid)
             self.assertIn("damaged: db incidents key %s: checksum does not match" % iid, r.stdout)
-        self.assertRegex(r.stdout, r"damaged: db messages key %s: bad signature" % ids[50])
-        self.assertIn("7 damaged record(s)", r.stderr)  # 4 messages, 3 incidents
-        st = self.fed.ctl("ag-a", "status")
-        self.assertEqual(st["counts"]["corrupt"], 4)
-        self.assertEqual(st["counts"]["outbox"], outbox - 4)
-        self.assertIn("quarantined", [w for w, _, _ in self.audit("ag-a")])
-        # the second check: the messages are in corrupt, shown, no longer damaged
+        # the forgery's tag is whole: only its signature tells
+        self.assertIn("damaged: db messages key %s: bad signature" % ids[50], r.stdout)
+        self.assertIn("4 damaged record(s)", r.stderr)  # 3 incidents, 1 message
+        # the sender found the changed messages first when it read its outbox,
+        # or the check did: either way they are in corrupt, with a reason
         r = self.fed.ctl_raw("ag-a", "store", "check", "--json")
         self.assertEqual(r.returncode, 1)  # the incidents are still damaged
         r = relaytest.json.loads(r.stdout)
-        self.assertEqual({c["key"] for c in r["corrupt"]}, set(damaged) | {ids[50]})
+        corrupt = {c["key"]: c["reason"] for c in r["corrupt"]}
+        self.assertEqual(set(corrupt), set(damaged) | {ids[50]})
+        for iid in damaged:
+            self.assertIn("checksum does not match", corrupt[iid])
+        self.assertIn("bad signature", corrupt[ids[50]])
         self.assertEqual({d["db"] for d in r["damaged"]}, {"incidents"})
+        st = self.fed.ctl("ag-a", "status")
+        self.assertEqual(st["counts"]["corrupt"], 4)
+        self.assertEqual(st["counts"]["outbox"], outbox - 4)
+        self.assertEqual([w for w, _, _ in self.audit("ag-a")].count("quarantined"), 4)
         self.assertEqual(self.fed.ctl("ag-a", "audit", "verify")["intact"], True)
+
+    def test_damaged_message_in_outbox_does_not_stall_the_link(self):
+        """issue 8 finding 3: a queued report whose bytes changed at rest is
+        found when the sender reads it, moved to corrupt with its outbox entry
+        and audited; the reports behind it still reach N-CERT"""
+        self.fed.stop("taipei")
+        ids = self.fill(20, prefix="rot")
+        self.fed.stop("ag-a")
+        self.flip_in_file(os.path.join(self.fed.nodes["ag-a"]["store"], "data.mdb"), b"rot-003")
+        self.fed.start("ag-a", "taipei")
+        self.fed.ctl("ncert", "wait", ids[-1], "--timeout", "20000")
+        self.wait_quiet()
+        st = self.fed.ctl("ag-a", "status")
+        self.assertEqual((st["counts"]["corrupt"], st["counts"]["outbox"]), (1, 0))
+        got = set(self.incidents("ncert"))
+        self.assertEqual(got & set(ids), set(ids) - {ids[3]})
+        self.assertRegex(self.log("ag-a"), r"msg=%s moved to corrupt: checksum does not match" % ids[3])
+        self.assertIn(("quarantined", ids[3], ""), self.audit("ag-a"))
 
     def test_audit_verify_counts(self):
         """issue 8 finding 3: audit verify names the first broken entry, the
