@@ -40,6 +40,7 @@ struct writer {
     struct router_emits emits; /* notices the policy asked for, not yet made */
     struct directory *dirwork; /* the directory with this group's changes */
     int dir_changed;
+    struct work_item *poison;  /* an item that met a damaged record (RL_ECORRUPT) */
 };
 
 /* receipt_add - remember to acknowledge id to author at the end of the group */
@@ -93,6 +94,7 @@ group_reset(struct writer *w)
         w->dirwork = NULL;
     }
     w->dir_changed = 0;
+    w->poison = NULL;
 }
 
 /* dir_change_apply - a root-signed directory change: keep it under its
@@ -380,6 +382,8 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                                  wk->peer, it->why);
             } else {
                 rc = apply_message(w, t, wk->peer, &it->m, &it->status);
+                if (rc == RL_ECORRUPT)
+                    w->poison = it;
                 if (rc == RL_OK)
                     rc = emits_drain(w, t);
             }
@@ -489,6 +493,15 @@ group_run(struct writer *w, struct work *list)
         if (rc == RL_EFULL && !full) {
             if (store_grow(s) != RL_OK)
                 full = 1;
+            continue;
+        }
+        if (rc == RL_ECORRUPT && w->poison) {
+            /* a record this message needs (its incident) is damaged here and
+             * was logged with its key: refuse the message, so that its sender
+             * keeps it, and run the rest of the group again */
+            w->poison->refused = 1;
+            snprintf(w->poison->why, sizeof(w->poison->why), "%s",
+                     "a record it needs is damaged at this node (relayctl store check)");
             continue;
         }
         break;

@@ -219,6 +219,23 @@ class Store(FedTest):
         self.assertRegex(self.log("ag-a"), r"msg=%s moved to corrupt: checksum does not match" % ids[3])
         self.assertIn(("quarantined", ids[3], ""), self.audit("ag-a"))
 
+    def test_damaged_incident_refuses_only_what_needs_it(self):
+        """issue 8 finding 3: an update for an incident whose record is damaged
+        at the city is refused there with the reason (the writer does not fail
+        the whole group), and other reports in the same traffic still pass"""
+        iid = self.report("ag-a", title="ruined-title")
+        self.wait_quiet()
+        self.fed.stop("taipei")
+        self.flip_in_file(os.path.join(self.fed.nodes["taipei"]["store"], "data.mdb"),
+                          b"ruined-title")
+        self.fed.start("taipei")
+        self.fed.wait_links()
+        self.fed.ctl("ag-a", "update", iid, "--team-formed")
+        later = self.report("ag-a", title="after the damage")
+        self.fed.ctl("ncert", "wait", later, "--timeout", "20000")
+        self.assertIn("refused: a record it needs is damaged at this node", self.log("taipei"))
+        self.assertRegex(self.log("taipei"), r"damaged record: db incidents key %s" % iid)
+
     def test_audit_verify_counts(self):
         """issue 8 finding 3: audit verify names the first broken entry, the
         intact ones before it and the total ("broken at entry 28 (of 27)")"""
