@@ -70,16 +70,19 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
     }
 }
 
-/* link_outbox_read_once - head of the outbox with envelope copies; on
- * RL_ECORRUPT the damaged message's id is in bad */
+/* link_outbox_read_once - head of the outbox with envelope copies; *bad
+ * is set, with the message's id in bad_id, when a stored message failed its
+ * checksum */
 static int
 link_outbox_read_once(struct node *n, const char *peer, struct outbox_item *items,
-                      ProtobufCBinaryData *envs, size_t *count, uint8_t bad[16])
+                      ProtobufCBinaryData *envs, size_t *count, int *bad,
+                      uint8_t bad_id[16])
 {
     struct store_txn t;
     int rc;
 
     *count = 0;
+    *bad = 0;
     if ((rc = store_begin(n->store, 0, &t)) != RL_OK)
         return rc;
     rc = store_outbox_first(&t, peer, (size_t)n->cfg.batch_max, items, count);
@@ -92,8 +95,10 @@ link_outbox_read_once(struct node *n, const char *peer, struct outbox_item *item
             envs[i].data = NULL;
             envs[i].len = 0;
         } else if (r != RL_OK) {
-            if (r == RL_ECORRUPT)
-                memcpy(bad, items[i].id, 16);
+            if (r == RL_ECORRUPT) {
+                memcpy(bad_id, items[i].id, 16);
+                *bad = 1;
+            }
             link_free_envelopes(envs, i);
             *count = 0;
             rc = r;
@@ -110,14 +115,14 @@ int
 link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
                  ProtobufCBinaryData *envs, size_t *count)
 {
-    uint8_t bad[1][16];
+    uint8_t bad_id[1][16];
     const char *why = "checksum does not match (found reading the outbox)";
-    int rc;
+    int rc, bad;
 
     for (int64_t tries = 0;; tries++) {
-        rc = link_outbox_read_once(n, peer, items, envs, count, bad[0]);
-        if (rc != RL_ECORRUPT || tries > n->cfg.batch_max ||
-            store_check_quarantine(n, (const uint8_t(*)[16])bad, &why, 1) != RL_OK)
+        rc = link_outbox_read_once(n, peer, items, envs, count, &bad, bad_id[0]);
+        if (!bad || tries > n->cfg.batch_max ||
+            store_check_quarantine(n, (const uint8_t(*)[16])bad_id, &why, 1) != RL_OK)
             return rc;
     }
 }

@@ -11,13 +11,15 @@
  * against LMDB's meta pages (a truncated file would be SIGBUS once
  * mapped), refuses a missing, empty or foreign store, and verifies the
  * bootstrap directory file again. --check runs all of that without
- * opening a socket or changing a file.
+ * opening a socket or changing the store (it may create the empty lock
+ * file to test the lock).
  *
  * Starts the writer, the control socket, the downstream listener (if the
  * node has children) and the upstream link (if it has a parent), then
  * waits for SIGTERM, SIGINT or SIGHUP (handled like SIGTERM: there is no
- * reload, a changed config or policy needs a restart) and stops in reverse order: sockets first, so
- * no new work arrives, then the writer after it committed what it holds.
+ * reload, a changed config or policy needs a restart) and stops in reverse
+ * order: sockets first, so no new work arrives, then the writer after it
+ * committed what it holds.
  *
  * DIAGNOSTICS: a bad config, directory or key file is reported with file,
  * line and key, and the node exits 1 without touching its store. A
@@ -26,7 +28,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -102,7 +102,7 @@ store_meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, void *out,
     if (rc != 0)
         return store_rc(rc, "read meta");
     if (v.mv_size != len)
-        return RL_EIO;
+        return RL_ECORRUPT;
     memcpy(out, v.mv_data, len);
     return RL_OK;
 }
@@ -534,7 +534,7 @@ store_outbox_first(struct store_txn *t, const char *peer, size_t max,
             break;
         if (v.mv_size != 16) {
             mdb_cursor_close(c);
-            return RL_EIO;
+            return RL_ECORRUPT;
         }
         memcpy(items[*n].key, k.mv_data, k.mv_size);
         items[*n].keylen = k.mv_size;
@@ -795,7 +795,7 @@ store_get_drill_notice(struct store_txn *t, const uint8_t notice[16],
     if (rc != 0)
         return store_rc(rc, "read drill notice");
     if (v.mv_size != 16)
-        return RL_EIO;
+        return RL_ECORRUPT;
     memcpy(drill, v.mv_data, 16);
     return RL_OK;
 }
@@ -1077,7 +1077,7 @@ store_peer_get(struct store_txn *t, const char *peer, int64_t *last_ack_us,
     if (rc == MDB_NOTFOUND)
         return RL_OK;
     if (rc != 0 || v.mv_size != 16)
-        return rc ? store_rc(rc, "read peer") : RL_EIO;
+        return rc ? store_rc(rc, "read peer") : RL_ECORRUPT;
     *last_ack_us = (int64_t)get_u64(v.mv_data);
     *acked = get_u64((uint8_t *)v.mv_data + 8);
     return RL_OK;
