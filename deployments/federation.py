@@ -120,19 +120,25 @@ class Federation:
             json.dump({"nodes": self.nodes}, f, indent=1)
 
     # ------------------------------------------------------------- processes
-    def start(self, *names):
-        """start - run nodes (all when none named) and wait for their sockets"""
+    def start(self, *names, init=None):
+        """start - run nodes (all when none named) and wait for their sockets.
+        A node's first start passes --init (it creates the store); later ones
+        do not. init=True or False overrides that (a test that removed a store)."""
         names = names or tuple(self.nodes)
         for nid in names:
+            first = not self.nodes[nid].get("initialized") if init is None else init
             log = open(self.nodes[nid]["log"], "a")
             self.procs[nid] = subprocess.Popen(
-                [self.node_bin, "--config", self.nodes[nid]["config"]],
+                [self.node_bin, "--config", self.nodes[nid]["config"]] +
+                (["--init"] if first else []),
                 stdout=log, stderr=log)
             log.close()
             self.nodes[nid]["pid"] = self.procs[nid].pid
         self.save()
         for nid in names:
             self.wait_ready(nid)
+            self.nodes[nid]["initialized"] = True
+        self.save()
 
     def wait_ready(self, nid, timeout=10.0):
         """wait_ready - until the node answers on its control socket"""

@@ -228,6 +228,39 @@ cfg_line(const struct cfg_load *L, const char *key)
     return 0;
 }
 
+/* config_check_urls - the schemes a start needs: a start with any other
+ * fails only after the store is open, so --check must say it first */
+static void
+config_check_urls(struct cfg_load *L)
+{
+    static const struct {
+        const char *key, *scheme, *what;
+    } rows[] = {
+        {"control", "ipc://", "must be an ipc:// URL (a local socket path)"},
+        {"upstream", "tcp://", "must be a tcp:// URL (the parent's listen address)"},
+        {"listen", "tcp://", "must be a tcp:// URL (where children dial in)"},
+    };
+    const struct config *c = L->c;
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *v = strcmp(rows[i].key, "control") == 0    ? c->control
+                        : strcmp(rows[i].key, "upstream") == 0 ? c->upstream
+                                                               : c->listen;
+        if (*v && strncmp(v, rows[i].scheme, strlen(rows[i].scheme)) != 0)
+            cfg_error(L, cfg_line(L, rows[i].key), rows[i].key, "%s", rows[i].what);
+    }
+}
+
+/* config_key_line - the line key was given on in c's file, 0 if defaulted */
+int
+config_key_line(const struct config *c, const char *key)
+{
+    for (size_t i = 0; i < CFG_N && i < CONFIG_KEYS; i++)
+        if (strcmp(cfg_table[i].key, key) == 0)
+            return c->lines[i];
+    return 0;
+}
+
 /* config_load - read, default, check */
 int
 config_load(const char *path, struct config *c, char *err, size_t errlen)
@@ -269,6 +302,9 @@ config_load(const char *path, struct config *c, char *err, size_t errlen)
         cfg_error(&L, 0, "upstream_key", "%s", "required when upstream is set");
     if (c->tier != TIER_AGENCY && c->tier != TIER_OFFICE && c->tier != TIER_NONE && !c->listen[0])
         cfg_error(&L, 0, "listen", "%s", "required for tiers that have children");
+    config_check_urls(&L);
+    for (size_t i = 0; i < CFG_N && i < CONFIG_KEYS; i++)
+        c->lines[i] = L.seen[i];
     if (c->map_max_mb < c->map_mb)
         cfg_error(&L, cfg_line(&L, "map_max_mb"), "map_max_mb", "%s",
                   "must not be below map_mb");

@@ -15,6 +15,7 @@
 #include "err.h"
 
 #define CONFIG_STR 256
+#define CONFIG_KEYS 40 /* at least the rows of config.c's table */
 
 enum tier {
     TIER_NONE = 0,
@@ -58,12 +59,16 @@ struct config {
     int64_t held_retry_min_ms;  /* a transient refusal is retried after this ... */
     int64_t held_retry_max_ms;  /* ... doubling up to this (node/held.c) */
     int64_t max_skew_s;         /* parent's clock further off than this: warned */
+    int lines[CONFIG_KEYS];     /* per table row: the line it was given on, 0 defaulted */
 };
 
 /* config_tier_name - "agency", "city", ... */
 const char *config_tier_name(int tier);
 /* config_tier_parse - name to enum tier; TIER_NONE if unknown. */
 int config_tier_parse(const char *s);
+
+/* config_key_line - the line of c's file that gave key, 0 when defaulted. */
+int config_key_line(const struct config *c, const char *key);
 
 /*
  * config_load - read path into *c. On failure writes every problem, one per

@@ -23,6 +23,8 @@ rl_strerror(int err)
     case RL_ECLOSED: return "shutting down";
     case RL_ETIMEDOUT: return "timed out";
     case RL_ELINK: return "link failure";
+    case RL_ECORRUPT: return "damaged record";
+    case RL_ENOSPC: return "disk full (No space left on device)";
     }
     return "unknown error";
 }

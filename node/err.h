@@ -24,6 +24,8 @@ typedef enum rl_err {
     RL_ECLOSED = -12,    /* shutting down */
     RL_ETIMEDOUT = -13,  /* gave up waiting */
     RL_ELINK = -14,      /* link failure, retry later */
+    RL_ECORRUPT = -15,   /* stored record or file damaged (checksum, size) */
+    RL_ENOSPC = -16,     /* disk full (ENOSPC, EDQUOT) */
 } rl_err;
 
 /* rl_strerror - a static, human-readable text for an error code. */

@@ -13,6 +13,7 @@
 #include "link_seal.h"
 #include "log.h"
 #include "node.h"
+#include "store_check.h"
 
 /* link_verify - decode, identify the author, check the signature */
 void
@@ -78,15 +79,19 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
     }
 }
 
-/* link_outbox_read - head of the outbox with envelope copies */
-int
-link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
-                 ProtobufCBinaryData *envs, size_t *count)
+/* link_outbox_read_once - head of the outbox with envelope copies; *bad
+ * is set, with the message's id in bad_id, when a stored message failed its
+ * checksum */
+static int
+link_outbox_read_once(struct node *n, const char *peer, struct outbox_item *items,
+                      ProtobufCBinaryData *envs, size_t *count, int *bad,
+                      uint8_t bad_id[16])
 {
     struct store_txn t;
     int rc;
 
     *count = 0;
+    *bad = 0;
     if ((rc = store_begin(n->store, 0, &t)) != RL_OK)
         return rc;
     rc = store_outbox_first(&t, peer, (size_t)n->cfg.batch_max, items, count);
@@ -99,6 +104,10 @@ link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
             envs[i].data = NULL;
             envs[i].len = 0;
         } else if (r != RL_OK) {
+            if (r == RL_ECORRUPT) {
+                memcpy(bad_id, items[i].id, 16);
+                *bad = 1;
+            }
             link_free_envelopes(envs, i);
             *count = 0;
             rc = r;
@@ -106,6 +115,25 @@ link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
     }
     store_abort(&t);
     return rc;
+}
+
+/* link_outbox_read - head of the outbox; a message whose checksum fails is
+ * moved to corrupt (as Postfix's queue manager moves a damaged queue file)
+ * so that it does not stall the link, and the head is read again */
+int
+link_outbox_read(struct node *n, const char *peer, struct outbox_item *items,
+                 ProtobufCBinaryData *envs, size_t *count)
+{
+    uint8_t bad_id[1][16];
+    const char *why = "checksum does not match (found reading the outbox)";
+    int rc, bad;
+
+    for (int64_t tries = 0;; tries++) {
+        rc = link_outbox_read_once(n, peer, items, envs, count, &bad, bad_id[0]);
+        if (!bad || tries > n->cfg.batch_max ||
+            store_check_quarantine(n, (const uint8_t(*)[16])bad_id, &why, 1) != RL_OK)
+            return rc;
+    }
 }
 
 /* link_free_envelopes - release copies */

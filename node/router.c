@@ -979,6 +979,8 @@ fire_one(struct store_txn *t, struct node *n, const struct store_due *k,
 
     if (rc == RL_ENOTFOUND)
         return store_due_del(t, k);
+    if (rc == RL_ECORRUPT)
+        return RL_OK; /* logged with its key; the other due times still fire */
     if (rc != RL_OK)
         return rc;
     d = due_find(r, k->which);

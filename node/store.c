@@ -2,9 +2,17 @@
  * store.c - LMDB storage for messages, outboxes, incidents and the audit log.
  *
  * DIAGNOSTICS: LMDB codes are translated here: MDB_MAP_FULL -> RL_EFULL,
- * MDB_NOTFOUND -> RL_ENOTFOUND, anything else -> RL_EIO (logged with
- * mdb_strerror). A commit that fails leaves the store as it was before the
+ * MDB_NOTFOUND -> RL_ENOTFOUND, MDB_CORRUPTED/PAGE_NOTFOUND/INVALID and a
+ * record whose tag does not match -> RL_ECORRUPT (logged with db and key),
+ * ENOSPC/EDQUOT, or EIO from a commit on a disk with under 1 MiB free (LMDB
+ * reports a short write as EIO) -> RL_ENOSPC "disk full", anything else ->
+ * RL_EIO (logged with mdb_strerror). A commit that fails leaves the store as it was before the
  * transaction: LMDB's copy-on-write guarantees it.
+ *
+ * SECURITY: the tags find damage at rest, not a forger with the file and
+ * this code (they are unkeyed): `store check` re-verifies every message's
+ * author signature for that. data.mdb is judged by its meta pages, read
+ * with pread, before LMDB maps it.
  *
  * The map is resized under a process-wide rwlock: every transaction holds
  * it shared, store_grow holds it exclusive, as mdb_env_set_mapsize requires
@@ -16,9 +24,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -28,6 +41,8 @@ struct store {
     MDB_dbi dues, drills, drill_notices, dirlog;
     MDB_dbi held;
     MDB_dbi requests; /* operator requests and recent forms (issue 8) */
+    MDB_dbi corrupt;
+    char dir[4096];
     pthread_rwlock_t resize;
     int64_t map_bytes, map_max_bytes;
     int readonly;
@@ -46,6 +61,14 @@ store_rc(int rc, const char *what)
         return RL_EFULL;
     if (rc == MDB_NOTFOUND)
         return RL_ENOTFOUND;
+    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID) {
+        log_warn("store: %s: damaged store file: %s", what, mdb_strerror(rc));
+        return RL_ECORRUPT;
+    }
+    if (rc == ENOSPC || rc == EDQUOT) {
+        log_warn("store: %s: disk full (%s)", what, strerror(rc));
+        return RL_ENOSPC;
+    }
     log_warn("store: %s: %s", what, mdb_strerror(rc));
     return RL_EIO;
 }
@@ -81,7 +104,7 @@ store_meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, void *out,
     if (rc != 0)
         return store_rc(rc, "read meta");
     if (v.mv_size != len)
-        return RL_EIO;
+        return RL_ECORRUPT;
     memcpy(out, v.mv_data, len);
     return RL_OK;
 }
@@ -117,6 +140,7 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
     pthread_rwlock_init(&s->resize, &ra);
     pthread_rwlockattr_destroy(&ra);
     s->readonly = readonly;
+    snprintf(s->dir, sizeof(s->dir), "%s", dir);
     s->map_bytes = map_mb << 20;
     s->map_max_bytes = map_max_mb << 20;
     if (!readonly && mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -153,7 +177,8 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
         (rc = mdb_dbi_open(txn, "drill_notices", flags, &s->drill_notices)) ||
         (rc = mdb_dbi_open(txn, "dirlog", flags, &s->dirlog)) ||
         (rc = mdb_dbi_open(txn, "held", flags, &s->held)) ||
-        (rc = mdb_dbi_open(txn, "requests", flags, &s->requests)))
+        (rc = mdb_dbi_open(txn, "requests", flags, &s->requests)) ||
+        (rc = mdb_dbi_open(txn, "corrupt", flags, &s->corrupt)))
         goto fail;
     if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
         store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
@@ -218,6 +243,18 @@ store_begin(struct store *s, int write, struct store_txn *t)
     return RL_OK;
 }
 
+/* store_disk_low - under 1 MiB left for us on the store's file system:
+ * LMDB turns a short write (the usual way a full disk shows) into EIO */
+static int
+store_disk_low(const struct store *s)
+{
+    struct statvfs fs;
+
+    if (statvfs(s->dir, &fs) != 0)
+        return 0;
+    return (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20);
+}
+
 /* store_commit - durable commit, then publish the working counters */
 int
 store_commit(struct store_txn *t)
@@ -242,6 +279,8 @@ store_commit(struct store_txn *t)
     rc = mdb_txn_commit(t->txn); /* fsyncs: nothing is acknowledged before this */
     t->txn = NULL;
     pthread_rwlock_unlock(&t->s->resize);
+    if (rc == EIO && store_disk_low(t->s))
+        rc = ENOSPC; /* LMDB reports a short write as EIO */
     if (rc != 0)
         return store_rc(rc, "commit");
     if (t->write) {
@@ -335,6 +374,66 @@ store_map_max_mb(const struct store *s)
     return s->map_max_bytes >> 20;
 }
 
+/* record_tag - BLAKE2b-128 over the key and the value: a record moved to
+ * another key fails as surely as a changed byte */
+static void
+record_tag(const MDB_val *k, const uint8_t *val, size_t len, uint8_t out[STORE_TAG_LEN])
+{
+    crypto_generichash_state st;
+
+    crypto_generichash_init(&st, NULL, 0, STORE_TAG_LEN);
+    crypto_generichash_update(&st, k->mv_data, k->mv_size);
+    crypto_generichash_update(&st, val, len);
+    crypto_generichash_final(&st, out, STORE_TAG_LEN);
+}
+
+/* store_key_hex - a key for a log line: hex, cut at 40 bytes */
+static void
+store_key_hex(const MDB_val *k, char *out, size_t outlen)
+{
+    size_t n = k->mv_size < 40 ? k->mv_size : 40;
+
+    sodium_bin2hex(out, outlen < 2 * n + 1 ? outlen : 2 * n + 1, k->mv_data, n);
+}
+
+/* record_check - RL_OK when value v of key k in db ends in its tag; else
+ * logs the damaged record and returns RL_ECORRUPT. *len: the payload. */
+static int
+record_check(const char *db, const MDB_val *k, const MDB_val *v, size_t *len)
+{
+    uint8_t tag[STORE_TAG_LEN];
+    char hex[81];
+
+    if (v->mv_size >= STORE_TAG_LEN) {
+        *len = v->mv_size - STORE_TAG_LEN;
+        record_tag(k, v->mv_data, *len, tag);
+        if (sodium_memcmp(tag, (const uint8_t *)v->mv_data + *len, STORE_TAG_LEN) == 0)
+            return RL_OK;
+    }
+    store_key_hex(k, hex, sizeof(hex));
+    log_warn("store: damaged record: db %s key %s: checksum does not match", db, hex);
+    return RL_ECORRUPT;
+}
+
+/* record_reserve - put key k with room for len payload bytes and the tag;
+ * *at is where the caller writes the payload, then calls record_seal */
+static int
+record_reserve(struct store_txn *t, MDB_dbi dbi, MDB_val *k, size_t len, uint8_t **at)
+{
+    MDB_val v = {len + STORE_TAG_LEN, NULL};
+    int rc = mdb_put(t->txn, dbi, k, &v, MDB_RESERVE);
+
+    *at = rc == 0 ? v.mv_data : NULL;
+    return rc;
+}
+
+/* record_seal - write the tag after the len payload bytes at p */
+static void
+record_seal(const MDB_val *k, uint8_t *p, size_t len)
+{
+    record_tag(k, p, len, p + len);
+}
+
 /* store_seen - 1 if the id was stored before, 0 if not, <0 on error */
 int
 store_seen(struct store_txn *t, const uint8_t id[16])
@@ -352,13 +451,17 @@ int
 store_put_message(struct store_txn *t, const uint8_t id[16],
                   const uint8_t *env, size_t len, int64_t at_us)
 {
-    MDB_val k = {16, (void *)id}, v = {len, (void *)env};
-    uint8_t when[8];
+    MDB_val k = {16, (void *)id};
+    uint8_t when[8], *at;
     MDB_val w = {8, when};
     int rc;
 
     put_u64(when, (uint64_t)at_us);
-    rc = mdb_put(t->txn, t->s->messages, &k, &v, 0);
+    rc = record_reserve(t, t->s->messages, &k, len, &at);
+    if (rc == 0) {
+        memcpy(at, env, len);
+        record_seal(&k, at, len);
+    }
     if (rc == 0)
         rc = mdb_put(t->txn, t->s->seen, &k, &w, MDB_NOOVERWRITE);
     return store_rc(rc, "write message");
@@ -371,14 +474,17 @@ store_get_message(struct store_txn *t, const uint8_t id[16], uint8_t **out,
 {
     MDB_val k = {16, (void *)id}, v;
     int rc = mdb_get(t->txn, t->s->messages, &k, &v);
+    size_t n;
 
     if (rc != 0)
         return store_rc(rc, "read message");
-    *out = malloc(v.mv_size ? v.mv_size : 1);
+    if ((rc = record_check("messages", &k, &v, &n)) != RL_OK)
+        return rc;
+    *out = malloc(n ? n : 1);
     if (*out == NULL)
         return RL_ENOMEM;
-    memcpy(*out, v.mv_data, v.mv_size);
-    *len = v.mv_size;
+    memcpy(*out, v.mv_data, n);
+    *len = n;
     return RL_OK;
 }
 
@@ -432,7 +538,7 @@ store_outbox_first(struct store_txn *t, const char *peer, size_t max,
             break;
         if (v.mv_size != 16) {
             mdb_cursor_close(c);
-            return RL_EIO;
+            return RL_ECORRUPT;
         }
         memcpy(items[*n].key, k.mv_data, k.mv_size);
         items[*n].keylen = k.mv_size;
@@ -513,26 +619,33 @@ store_get_incident(struct store_txn *t, const uint8_t id[16],
 {
     MDB_val k = {16, (void *)id}, v;
     int rc = mdb_get(t->txn, t->s->incidents, &k, &v);
+    size_t n;
 
     if (rc != 0)
         return store_rc(rc, "read incident");
-    *out = relay__incident_record__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? RL_OK : RL_EIO;
+    if ((rc = record_check("incidents", &k, &v, &n)) != RL_OK)
+        return rc;
+    *out = relay__incident_record__unpack(NULL, n, v.mv_data);
+    return *out ? RL_OK : RL_ECORRUPT;
 }
 
 /* store_put_incident - encode and write an incident record */
 int
 store_put_incident(struct store_txn *t, const Relay__IncidentRecord *r)
 {
-    MDB_val k = {16, r->id.data}, v;
+    MDB_val k = {16, r->id.data};
+    size_t len;
+    uint8_t *at;
     int rc;
 
     if (r->id.len != 16)
         return RL_EINVAL;
-    v.mv_size = relay__incident_record__get_packed_size(r);
-    rc = mdb_put(t->txn, t->s->incidents, &k, &v, MDB_RESERVE);
-    if (rc == 0)
-        relay__incident_record__pack(r, v.mv_data);
+    len = relay__incident_record__get_packed_size(r);
+    rc = record_reserve(t, t->s->incidents, &k, len, &at);
+    if (rc == 0) {
+        relay__incident_record__pack(r, at);
+        record_seal(&k, at, len);
+    }
     return store_rc(rc, "write incident");
 }
 
@@ -661,26 +774,33 @@ store_get_drill(struct store_txn *t, const uint8_t id[16], Relay__DrillRecord **
 {
     MDB_val k = {16, (void *)id}, v;
     int rc = mdb_get(t->txn, t->s->drills, &k, &v);
+    size_t n;
 
     if (rc != 0)
         return store_rc(rc, "read drill");
-    *out = relay__drill_record__unpack(NULL, v.mv_size, v.mv_data);
-    return *out ? RL_OK : RL_EIO;
+    if ((rc = record_check("drills", &k, &v, &n)) != RL_OK)
+        return rc;
+    *out = relay__drill_record__unpack(NULL, n, v.mv_data);
+    return *out ? RL_OK : RL_ECORRUPT;
 }
 
 /* store_put_drill - encode and write a drill record */
 int
 store_put_drill(struct store_txn *t, const Relay__DrillRecord *r)
 {
-    MDB_val k = {16, r->id.data}, v;
+    MDB_val k = {16, r->id.data};
+    size_t len;
+    uint8_t *at;
     int rc;
 
     if (r->id.len != 16)
         return RL_EINVAL;
-    v.mv_size = relay__drill_record__get_packed_size(r);
-    rc = mdb_put(t->txn, t->s->drills, &k, &v, MDB_RESERVE);
-    if (rc == 0)
-        relay__drill_record__pack(r, v.mv_data);
+    len = relay__drill_record__get_packed_size(r);
+    rc = record_reserve(t, t->s->drills, &k, len, &at);
+    if (rc == 0) {
+        relay__drill_record__pack(r, at);
+        record_seal(&k, at, len);
+    }
     return store_rc(rc, "write drill");
 }
 
@@ -706,7 +826,7 @@ store_get_drill_notice(struct store_txn *t, const uint8_t notice[16],
     if (rc != 0)
         return store_rc(rc, "read drill notice");
     if (v.mv_size != 16)
-        return RL_EIO;
+        return RL_ECORRUPT;
     memcpy(drill, v.mv_data, 16);
     return RL_OK;
 }
@@ -1079,7 +1199,7 @@ store_peer_get(struct store_txn *t, const char *peer, int64_t *last_ack_us,
     if (rc == MDB_NOTFOUND)
         return RL_OK;
     if (rc != 0 || v.mv_size != 16)
-        return rc ? store_rc(rc, "read peer") : RL_EIO;
+        return rc ? store_rc(rc, "read peer") : RL_ECORRUPT;
     *last_ack_us = (int64_t)get_u64(v.mv_data);
     *acked = get_u64((uint8_t *)v.mv_data + 8);
     return RL_OK;
@@ -1096,7 +1216,7 @@ store_counts(struct store_txn *t, struct store_counts *c)
         uint64_t *out;
     } rows[] = {{t->s->messages, &c->messages}, {t->s->incidents, &c->incidents},
                 {t->s->advisories, &c->advisories}, {t->s->audit, &c->audit},
-                {t->s->outbox, &c->outbox}};
+                {t->s->outbox, &c->outbox}, {t->s->corrupt, &c->corrupt}};
     int rc;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1303,4 +1423,324 @@ store_db_entries(struct store_txn *t, const char *db, uint64_t *n)
 
     *n = rc == 0 ? st.ms_entries : 0;
     return store_rc(rc, "stat");
+}
+
+/* ------------------------------------------------------------------------
+ * Before the store is trusted: the lock, the file, the node it belongs to.
+ */
+
+/* store_lock - exclusive flock on <dir>/relay.lock, which then holds our
+ * pid; RL_EDUP with the holder's pid in *holder when another process has it */
+int
+store_lock(const char *dir, int *fd, long *holder)
+{
+    char path[4200], buf[32];
+    ssize_t got;
+    int f;
+
+    *fd = -1;
+    *holder = 0;
+    snprintf(path, sizeof(path), "%s/relay.lock", dir);
+    f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0)
+        return RL_EIO;
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        got = pread(f, buf, sizeof(buf) - 1, 0);
+        if (got > 0) {
+            buf[got] = '\0';
+            *holder = strtol(buf, NULL, 10);
+        }
+        close(f);
+        return e == EWOULDBLOCK ? RL_EDUP : RL_EIO;
+    }
+    got = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, buf, (size_t)got, 0) != got) {
+        close(f);
+        return RL_EIO;
+    }
+    *fd = f;
+    return RL_OK;
+}
+
+/* meta_u32, meta_u64 - little-endian host fields of an LMDB meta page */
+static uint32_t
+meta_u32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t
+meta_u64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Offsets in an LMDB meta page (lmdb.h MDB_meta after the 16-byte page
+ * header, 64-bit build): mm_magic, mm_version, mm_dbs[FREE_DBI].md_pad
+ * (the page size), mm_last_pg, mm_txnid. */
+#define META_HDR 16
+#define META_MAGIC (META_HDR + 0)
+#define META_VERSION (META_HDR + 4)
+#define META_PSIZE (META_HDR + 24)
+#define META_LAST_PG (META_HDR + 120)
+#define META_TXNID (META_HDR + 128)
+#define META_LEN (META_HDR + 136)
+#define META_P_META 0x08
+
+/* meta_valid - the meta page at p carries LMDB's magic and version */
+static int
+meta_valid(const uint8_t *p)
+{
+    return (p[10] & META_P_META) &&
+           meta_u32(p + META_MAGIC) == 0xBEEFC0DEu && meta_u32(p + META_VERSION) == 1;
+}
+
+/* store_file_check - data.mdb against LMDB's own account of it */
+int
+store_file_check(const char *dir, char *why, size_t whylen)
+{
+    char path[4200];
+    uint8_t m[2][META_LEN];
+    const uint8_t *use;
+    uint64_t psize, last_pg, need;
+    struct stat st;
+    int fd, ok1;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? RL_ENOTFOUND : RL_EIO;
+    }
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return RL_EIO;
+    }
+    if (st.st_size == 0) {
+        snprintf(why, whylen, "%s is empty (0 bytes)", path);
+        close(fd);
+        return RL_ECORRUPT;
+    }
+    if (pread(fd, m[0], META_LEN, 0) != META_LEN || !meta_valid(m[0])) {
+        snprintf(why, whylen, "%s (%lld bytes) is not an LMDB file: its first meta page "
+                 "has no LMDB magic and version", path, (long long)st.st_size);
+        close(fd);
+        return RL_ECORRUPT;
+    }
+    psize = meta_u32(m[0] + META_PSIZE);
+    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) ||
+        (uint64_t)st.st_size < 2 * psize) {
+        snprintf(why, whylen, "%s is %lld bytes, shorter than its two meta pages of %llu "
+                 "bytes (truncated)", path, (long long)st.st_size, (unsigned long long)psize);
+        close(fd);
+        return RL_ECORRUPT;
+    }
+    ok1 = pread(fd, m[1], META_LEN, (off_t)psize) == META_LEN && meta_valid(m[1]);
+    close(fd);
+    if (!ok1) { /* LMDB itself refuses it then (MDB_INVALID): say which page */
+        snprintf(why, whylen, "%s (%lld bytes): its second meta page (at byte %llu) has no "
+                 "LMDB magic and version", path, (long long)st.st_size,
+                 (unsigned long long)psize);
+        return RL_ECORRUPT;
+    }
+    use = meta_u64(m[1] + META_TXNID) > meta_u64(m[0] + META_TXNID) ? m[1] : m[0];
+    last_pg = meta_u64(use + META_LAST_PG);
+    need = (last_pg + 1) * psize;
+    if (last_pg > ((uint64_t)1 << 40) || (uint64_t)st.st_size < need) {
+        snprintf(why, whylen, "%s is %lld bytes, but LMDB's meta page (transaction %llu) "
+                 "counts %llu pages of %llu bytes = %llu bytes (truncated)", path,
+                 (long long)st.st_size, (unsigned long long)meta_u64(use + META_TXNID),
+                 (unsigned long long)(last_pg + 1), (unsigned long long)psize,
+                 (unsigned long long)need);
+        return RL_ECORRUPT;
+    }
+    return RL_OK;
+}
+
+/* store_identity_get - the node id and key recorded by --init */
+int
+store_identity_get(struct store_txn *t, char id[STORE_PEER_MAX], uint8_t pk[32])
+{
+    MDB_val k = {7, (void *)"node_id"}, v;
+    int rc = mdb_get(t->txn, t->s->meta, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read node id");
+    if (v.mv_size == 0 || v.mv_size >= STORE_PEER_MAX)
+        return RL_ECORRUPT;
+    memcpy(id, v.mv_data, v.mv_size);
+    id[v.mv_size] = '\0';
+    k.mv_size = 7;
+    k.mv_data = (void *)"node_pk";
+    if ((rc = mdb_get(t->txn, t->s->meta, &k, &v)) != 0)
+        return rc == MDB_NOTFOUND ? RL_ECORRUPT : store_rc(rc, "read node key");
+    if (v.mv_size != 32)
+        return RL_ECORRUPT;
+    memcpy(pk, v.mv_data, 32);
+    return RL_OK;
+}
+
+/* store_identity_put - record the node id and key */
+int
+store_identity_put(struct store_txn *t, const char *id, const uint8_t pk[32])
+{
+    int rc = store_meta_put(t, "node_id", id, strlen(id));
+
+    return rc ? rc : store_meta_put(t, "node_pk", pk, 32);
+}
+
+/* store_is_empty - 1 when no database holds a record (a store LMDB just
+ * made), 0 when something is there, <0 on error */
+int
+store_is_empty(struct store_txn *t)
+{
+    MDB_dbi all[] = {t->s->messages, t->s->incidents, t->s->audit, t->s->meta,
+                     t->s->dirlog, t->s->outbox};
+    MDB_stat st;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        if ((rc = mdb_stat(t->txn, all[i], &st)) != 0)
+            return store_rc(rc, "stat");
+        if (st.ms_entries)
+            return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------
+ * The full scan (node/store_check.c) and the corrupt queue.
+ */
+
+/* store_dbi - a database by name; *tagged when its values end in a tag */
+static int
+store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged)
+{
+    static const char *names[] = {"messages", "incidents", "drills", "outbox",
+                                  "dues", "corrupt", "seen", "advisories"};
+    MDB_dbi all[] = {s->messages, s->incidents, s->drills, s->outbox,
+                     s->dues, s->corrupt, s->seen, s->advisories};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(db, names[i]) == 0) {
+            *dbi = all[i];
+            *tagged = i < 3;
+            return RL_OK;
+        }
+    return RL_EINVAL;
+}
+
+/* store_walk - every record of db in key order */
+int
+store_walk(struct store_txn *t, const char *db, store_walk_fn fn, void *arg)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    MDB_dbi dbi;
+    int tagged, rc, stop = 0;
+
+    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
+        return rc;
+    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !stop;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        size_t len = v.mv_size;
+        int damaged = tagged && record_check(db, &k, &v, &len) != RL_OK;
+        stop = fn(arg, k.mv_data, k.mv_size, v.mv_data, damaged ? v.mv_size : len, damaged);
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "walk");
+}
+
+/* store_has - 1 when db holds key, 0 when not, <0 on error */
+int
+store_has(struct store_txn *t, const char *db, const uint8_t *key, size_t klen)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    MDB_dbi dbi;
+    int tagged, rc;
+
+    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
+        return rc;
+    rc = mdb_get(t->txn, dbi, &k, &v);
+    return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : store_rc(rc, "read");
+}
+
+/* store_entries - the record count LMDB keeps for db */
+int
+store_entries(struct store_txn *t, const char *db, uint64_t *n)
+{
+    MDB_stat st;
+    MDB_dbi dbi;
+    int tagged, rc;
+
+    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
+        return rc;
+    if ((rc = mdb_stat(t->txn, dbi, &st)) != 0)
+        return store_rc(rc, "stat");
+    *n = st.ms_entries;
+    return RL_OK;
+}
+
+/* store_outbox_drop_id - delete every outbox entry that names id */
+static int
+store_outbox_drop_id(struct store_txn *t, const uint8_t id[16], size_t *dropped)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+
+    *dropped = 0;
+    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (v.mv_size != 16 || memcmp(v.mv_data, id, 16) != 0)
+            continue;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            break;
+        (*dropped)++;
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "drop outbox entry");
+}
+
+/* store_quarantine - move message id to corrupt with reason */
+int
+store_quarantine(struct store_txn *t, const uint8_t id[16], const char *reason,
+                 int64_t at_us)
+{
+    Relay__CorruptRecord r = RELAY__CORRUPT_RECORD__INIT;
+    MDB_val k = {16, (void *)id}, v, cv;
+    char detail[256];
+    size_t dropped;
+    int rc = mdb_get(t->txn, t->s->messages, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read message"); /* RL_ENOTFOUND: moved already */
+    r.db = (char *)"messages";
+    r.key.data = (uint8_t *)id;
+    r.key.len = 16;
+    r.original.data = v.mv_data; /* valid until the delete below */
+    r.original.len = v.mv_size;
+    r.reason = (char *)reason;
+    r.at_us = at_us;
+    cv.mv_size = relay__corrupt_record__get_packed_size(&r);
+    if ((rc = mdb_put(t->txn, t->s->corrupt, &k, &cv, MDB_RESERVE)) != 0)
+        return store_rc(rc, "write corrupt");
+    relay__corrupt_record__pack(&r, cv.mv_data);
+    if ((rc = mdb_del(t->txn, t->s->messages, &k, NULL)) != 0)
+        return store_rc(rc, "remove message");
+    if ((rc = store_outbox_drop_id(t, id, &dropped)) != RL_OK)
+        return rc;
+    snprintf(detail, sizeof(detail), "%s; %zu outbox entries removed", reason, dropped);
+    return store_audit(t, at_us, "quarantined", id, "", detail);
 }

@@ -19,6 +19,24 @@
  *                                        kept with the reason (node/held.c)
  *   requests   'R' request(16) / 'F' form hash(16) / 'T' expiry index:
  *              operator requests' first answers and recent report forms
+ *   corrupt    id(16)                 -> CorruptRecord: a message taken out of
+ *                                        service by `store check`, kept
+ *   meta also holds node_id and node_pk, written once by --init: a store
+ *   without them, or with another node's, is refused at start.
+ *
+ * Checked on read (issue 8): messages, incidents and drills end in a
+ * 16-byte BLAKE2b tag over key and value (STORE_TAG_LEN); a mismatch is
+ * logged with db and key and returned as RL_ECORRUPT, never skipped.
+ * audit is re-verified as a hash chain (store_audit_verify), dirlog by its
+ * root signatures at every start (dirlog_build). The small fixed-size
+ * records (seen, outbox, advisories, peers, dues, drill_notices, meta) are
+ * checked by size on read and by cross-reference in `store check`
+ * (node/store_check.c); a tag would double them for little gain.
+ *
+ * Before the store is opened, store_lock takes <dir>/relay.lock (one node
+ * per store) and store_file_check compares data.mdb's size with LMDB's own
+ * meta pages, so that a truncated file is refused instead of mapped (a read
+ * past its end is SIGBUS).
  *
  * Write transactions come from one thread at a time (node/writer.c). Values
  * read from LMDB are copied before the transaction ends. The map grows on
@@ -37,6 +55,7 @@
 
 #define STORE_PEER_MAX 64
 #define STORE_KEY_MAX (STORE_PEER_MAX + 1 + 1 + 8)
+#define STORE_TAG_LEN 16 /* BLAKE2b tag after each checked record */
 
 struct store;
 
@@ -56,7 +75,7 @@ struct outbox_item {
 };
 
 struct store_counts {
-    uint64_t messages, incidents, advisories, audit, outbox;
+    uint64_t messages, incidents, advisories, audit, outbox, corrupt;
     uint64_t map_bytes, used_bytes;
 };
 
@@ -210,5 +229,43 @@ int store_page_ids(struct store_txn *t, const char *db, const uint8_t *after,
                    size_t max, uint8_t *ids, size_t *n, int *more) RL_MUST_CHECK;
 /* store_db_entries - the number of records of such a db */
 int store_db_entries(struct store_txn *t, const char *db, uint64_t *n) RL_MUST_CHECK;
+/* store_lock - take the exclusive lock <dir>/relay.lock and write our pid
+ * in it; *fd stays open for the life of the process. RL_EDUP when another
+ * process holds it (its pid in *holder), RL_EIO when it cannot be made. */
+int store_lock(const char *dir, int *fd, long *holder) RL_MUST_CHECK;
+/* store_file_check - read data.mdb's two LMDB meta pages (never mapping
+ * the file) and refuse a file that is empty, not LMDB, or shorter than the
+ * pages the newer valid meta counts. RL_OK; RL_ENOTFOUND when there is no
+ * data.mdb; RL_ECORRUPT; RL_EIO. The reason, naming sizes, is put in why. */
+int store_file_check(const char *dir, char *why, size_t whylen) RL_MUST_CHECK;
+/* store_identity_get - node id (NUL-terminated) and key recorded by --init;
+ * RL_ENOTFOUND when the store has none. */
+int store_identity_get(struct store_txn *t, char id[STORE_PEER_MAX], uint8_t pk[32])
+    RL_MUST_CHECK;
+int store_identity_put(struct store_txn *t, const char *id, const uint8_t pk[32])
+    RL_MUST_CHECK;
+/* store_is_empty - 1 when nothing is stored yet, 0 if something is, <0 error. */
+int store_is_empty(struct store_txn *t) RL_MUST_CHECK;
+
+/* store_walk - call fn for every record of db ("messages", "incidents",
+ * "drills", "outbox", "dues", "corrupt", "seen", "advisories") in key
+ * order; stops when fn returns non-zero. For tagged dbs val is the payload
+ * without its tag, or, when damaged is set (tag mismatch, logged), the whole
+ * stored value. key and val live until fn returns. */
+typedef int (*store_walk_fn)(void *arg, const uint8_t *key, size_t klen,
+                             const uint8_t *val, size_t vlen, int damaged);
+int store_walk(struct store_txn *t, const char *db, store_walk_fn fn, void *arg)
+    RL_MUST_CHECK;
+/* store_has - 1 when db holds key, 0 when not, <0 on error. */
+int store_has(struct store_txn *t, const char *db, const uint8_t *key, size_t klen)
+    RL_MUST_CHECK;
+/* store_entries - the record count LMDB keeps for db. */
+int store_entries(struct store_txn *t, const char *db, uint64_t *n) RL_MUST_CHECK;
+/* store_quarantine - move message id, as stored, to corrupt with reason and
+ * time, remove the outbox entries that named it, and audit the move
+ * ("quarantined"). Its seen mark stays: it is not accepted again.
+ * RL_ENOTFOUND when there is no such message. */
+int store_quarantine(struct store_txn *t, const uint8_t id[16], const char *reason,
+                     int64_t at_us) RL_MUST_CHECK;
 
 #endif

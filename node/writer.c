@@ -41,6 +41,7 @@ struct writer {
     struct router_emits emits; /* notices the policy asked for, not yet made */
     struct directory *dirwork; /* the directory with this group's changes */
     int dir_changed;
+    struct work_item *poison;  /* an item that met a damaged record (RL_ECORRUPT) */
 };
 
 /* receipt_add - remember to acknowledge id to author at the end of the group */
@@ -94,6 +95,7 @@ group_reset(struct writer *w)
         w->dirwork = NULL;
     }
     w->dir_changed = 0;
+    w->poison = NULL;
 }
 
 /* dir_change_apply - a root-signed directory change: keep it under its
@@ -384,6 +386,19 @@ request_check(struct store_txn *t, struct work *wk)
     return RL_OK;
 }
 
+/* apply_quarantine - move the damaged messages of a store check to
+ * corrupt; one already moved (RL_ENOTFOUND) is left as it is */
+static int
+apply_quarantine(struct store_txn *t, struct work *wk)
+{
+    for (size_t i = 0; i < wk->nacked; i++) {
+        int rc = store_quarantine(t, wk->acked[i].id, wk->acked_why[i], clock_now_us());
+        if (rc != RL_OK && rc != RL_ENOTFOUND)
+            return rc;
+    }
+    return RL_OK;
+}
+
 /* request_record - keep the answer and the form with the work; expire a
  * few old ones */
 static int
@@ -412,6 +427,11 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
         wk->rc = RL_OK;
         if (wk->type == WORK_ACKED) {
             if ((rc = apply_acked(w, t, wk)) != RL_OK)
+                return rc;
+            continue;
+        }
+        if (wk->type == WORK_QUARANTINE) {
+            if ((rc = apply_quarantine(t, wk)) != RL_OK)
                 return rc;
             continue;
         }
@@ -451,6 +471,8 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                                  wk->peer, it->why);
             } else {
                 rc = apply_message(w, t, wk->peer, &it->m, &it->status);
+                if (rc == RL_ECORRUPT)
+                    w->poison = it;
                 if (rc == RL_OK)
                     rc = emits_drain(w, t);
             }
@@ -485,6 +507,14 @@ group_log(struct writer *w, struct work *list)
             else
                 log_warn("msg=%s peer=%s dropped by the operator (%d hold(s)): %s", hex,
                          wk->peer ? wk->peer : "*", wk->acted, wk->held_reason);
+            continue;
+        }
+
+        if (wk->type == WORK_QUARANTINE) {
+            for (size_t i = 0; i < wk->nacked; i++) {
+                env_id_hex(wk->acked[i].id, hex);
+                log_warn("msg=%s moved to corrupt: %s", hex, wk->acked_why[i]);
+            }
             continue;
         }
         if (wk->type == WORK_ACKED) {
@@ -568,6 +598,15 @@ group_run(struct writer *w, struct work *list)
                 full = 1;
             continue;
         }
+        if (rc == RL_ECORRUPT && w->poison) {
+            /* a record this message needs (its incident) is damaged here and
+             * was logged with its key: refuse the message, so that its sender
+             * keeps it, and run the rest of the group again */
+            w->poison->refused = 1;
+            snprintf(w->poison->why, sizeof(w->poison->why), "%s",
+                     "a record it needs is damaged at this node (relayctl store check)");
+            continue;
+        }
         break;
     }
     if (rc == RL_EFULL) {
@@ -576,6 +615,11 @@ group_run(struct writer *w, struct work *list)
                  "store full: map_max_mb (%lld MiB) reached; new work refused",
                  (long long)store_map_max_mb(s));
         group_fail(list, RL_EFULL, why);
+        return;
+    }
+    if (rc == RL_ENOSPC) { /* ENOSPC/EDQUOT, or LMDB's EIO on a full disk */
+        group_fail(list, RL_ENOSPC, "disk full (No space left on device); nothing stored");
+        log_warn("store: disk full (No space left on device): writes refused, nothing stored");
         return;
     }
     if (rc != RL_OK) {

@@ -36,6 +36,8 @@ enum work_type {
     WORK_TIMER,   /* fire due times up to now (node/timer.c), queue held
                    * messages whose retry is due (node/held.c) */
     WORK_HELD,    /* an operator releases or drops a held message */
+    WORK_QUARANTINE, /* move messages acked[i].id to corrupt, reason
+                      * acked_why[i] (node/store_check.c) */
 };
 
 enum work_held_op { WORK_HELD_RELEASE = 1, WORK_HELD_DROP };

@@ -179,15 +179,24 @@ class FedTest(unittest.TestCase):
     def env(self, nid):
         """env - a read-only python3-lmdb view of a node's store"""
         return lmdb.open(self.fed.nodes[nid]["store"], readonly=True, lock=True,
-                         max_dbs=16, subdir=True)
+                         max_dbs=32, subdir=True)
 
     def stored_messages(self, nid):
-        """stored_messages - {id hex: envelope bytes} read straight from LMDB"""
+        """stored_messages - {id hex: envelope bytes} read straight from LMDB;
+        each value ends in its 16-byte BLAKE2b tag over key and envelope
+        (node/store.h), checked here and cut off"""
         e = self.env(nid)
         try:
             with e.begin() as t:
                 db = e.open_db(b"messages", txn=t, create=False)
-                return {bytes(k).hex(): bytes(v) for k, v in t.cursor(db)}
+                out = {}
+                for k, v in t.cursor(db):
+                    k, v = bytes(k), bytes(v)
+                    tag = hashlib.blake2b(k + v[:-16], digest_size=16).digest()
+                    if tag != v[-16:]:
+                        raise ValueError("messages %s: tag does not match" % k.hex())
+                    out[k.hex()] = v[:-16]
+                return out
         finally:
             e.close()
 

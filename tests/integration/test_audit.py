@@ -109,7 +109,7 @@ class Audit(FedTest):
         path = self.export("ag-a", "ag-a.audit")
         self.fed.stop("taipei")
         shutil.rmtree(self.fed.nodes["taipei"]["store"])
-        self.fed.start("taipei")
+        self.fed.start("taipei", init=True)  # a lost store: its operator starts anew
         r = self.check("taipei", "ag-a", path)
         self.assertEqual(r.returncode, 1)
         for i in ids:

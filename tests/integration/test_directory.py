@@ -34,6 +34,7 @@ class Directory(FedTest):
         """join - a new agency under taipei: its own config, the bootstrap file,
         the parent's address; started"""
         n = dict(self.fed.nodes["ag-a"])
+        n.pop("initialized", None)  # a new node: its first start is --init
         n.update(key=key, pub=pub, port=0,
                  config=os.path.join(self.tmp, nid + ".conf"),
                  control="ipc://" + os.path.join(self.tmp, nid + ".ctl"),

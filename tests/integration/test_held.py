@@ -110,7 +110,7 @@ class HeldTest(FedTest):
         is refused at filing with a sentence naming the clock, and nothing
         is stored; 2 minutes off files with a warning; set right, it files
         without one, and the log says the skew is back within bounds."""
-        before = self.status("ag-a")["counts"]["messages"]
+        before = self.status("ag-a")["counts"]["incidents"]
 
         def refused(words, offset):
             r = self.fed.ctl_raw("ag-a", "report", "-",
@@ -120,7 +120,7 @@ class HeldTest(FedTest):
             self.assertIn("not filed", r.stdout + r.stderr)
             self.assertIn(words, r.stdout + r.stderr)
             self.assertIn("taipei", r.stdout + r.stderr)
-            self.assertEqual(self.status("ag-a")["counts"]["messages"], before)
+            self.assertEqual(self.status("ag-a")["counts"]["incidents"], before)
 
         def skew_near(ms):
             return lambda: abs(self.link("ag-a", "taipei").get("clock_skew_ms", 1e15) - ms) < 30000
@@ -150,7 +150,7 @@ class HeldTest(FedTest):
         self.assertNotIn("warning", rep)
         self.until(lambda: "clock skew back within" in self.log("ag-a"), "the log line")
 
-        before = self.status("ag-a")["counts"]["messages"]
+        before = self.status("ag-a")["counts"]["incidents"]
         self.restart("ag-a", clock="manual:" + iso(time.time() + 600))
         self.fed.wait_links()
         self.until(skew_near(-600000), "the skew to be measured")

@@ -7,6 +7,7 @@ characters on a terminal, wait with timeout_ms = INT64_MAX, a 1 MB title).
 Raw control requests go through nngcat, so that the request id, the wait
 timeout and the request size are exactly what the test says.
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -156,15 +157,17 @@ class Operator(LinkTest):
         straight into the stopped node's LMDB: a big store in a second"""
         src = self.report(nid)
         self.fed.stop(nid)
-        e = lmdb.open(self.fed.nodes[nid]["store"], max_dbs=16, map_size=2 << 30)
+        e = lmdb.open(self.fed.nodes[nid]["store"], max_dbs=32, map_size=2 << 30)
         try:
             db = e.open_db(b"incidents", create=False)
             with e.begin(write=True, db=db) as t:
-                rec = bytes(t.get(bytes.fromhex(src)))
+                rec = bytes(t.get(bytes.fromhex(src)))[:-16]  # cut the record tag
                 self.assertEqual(rec[:2], b"\x0a\x10")  # field 1: the 16-byte id
                 for _ in range(n - 1):
                     k = os.urandom(16)
-                    t.put(k, rec[:2] + k + rec[18:])
+                    v = rec[:2] + k + rec[18:]
+                    # each record ends in its BLAKE2b tag over key and value
+                    t.put(k, v + hashlib.blake2b(k + v, digest_size=16).digest())
         finally:
             e.close()
         self.fed.start(nid)

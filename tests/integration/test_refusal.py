@@ -218,10 +218,13 @@ class BadConfig(relaytest.unittest.TestCase):
         self.assertIn("%s:%d: key 'bogus': unknown key" % (conf, len(lines)), r.stderr)
         self.assertFalse(os.path.exists(fed.nodes["ag-a"]["store"]))
         good = fed.nodes["ncert"]["config"]
-        r = subprocess.run([fed.node_bin, "--config", good, "--check"], capture_output=True, text=True)
+        # before the first start there is no store: --check --init checks a first start
+        r = subprocess.run([fed.node_bin, "--config", good, "--check", "--init"],
+                           capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         os.chmod(fed.nodes["ncert"]["key"], 0o644)
-        r = subprocess.run([fed.node_bin, "--config", good, "--check"], capture_output=True, text=True)
+        r = subprocess.run([fed.node_bin, "--config", good, "--check", "--init"],
+                           capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
         self.assertIn("readable by group or others", r.stderr)
 

@@ -514,7 +514,7 @@ tamper(const char *dir, uint64_t seq, enum audit_byte which)
     for (int i = 0; i < 8; i++)
         key[i] = (uint8_t)(seq >> (8 * (7 - i)));
     assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
     assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
@@ -764,6 +764,120 @@ test_readonly(void **state)
     store_close(s);
 }
 
+/* A damaged data.mdb: how it is damaged, and what store_file_check says. */
+struct file_case {
+    const char *name;
+    long size;      /* truncate to this many bytes; -1: keep, -2..: percent = -size-2 */
+    long poke;      /* offset of a byte to change, -1: none */
+    int rc;
+    const char *says;
+};
+
+static const struct file_case file_cases[] = {
+    {"file_whole", -1, -1, RL_OK, NULL},
+    {"file_zero_length", 0, -1, RL_ECORRUPT, "is empty (0 bytes)"},
+    {"file_one_page", 4096, -1, RL_ECORRUPT, "shorter than its two meta pages"},
+    {"file_8k", 8192, -1, RL_ECORRUPT, "(truncated)"},
+    {"file_50_percent", -52, -1, RL_ECORRUPT, "counts"},
+    {"file_90_percent", -92, -1, RL_ECORRUPT, "counts"},
+    {"file_one_page_short", -3, -1, RL_ECORRUPT, "(truncated)"}, /* size minus 4096 */
+    {"file_bad_magic", -1, 16, RL_ECORRUPT, "not an LMDB file"},
+    {"file_bad_version", -1, 20, RL_ECORRUPT, "not an LMDB file"},
+    {"file_second_meta_bad", -1, 4096 + 16, RL_ECORRUPT, "second meta page (at byte 4096)"},
+};
+#define NFILE (sizeof(file_cases) / sizeof(file_cases[0]))
+
+/* run_file_case - a store of 300 messages, damaged as the row says */
+static void
+run_file_case(void **state)
+{
+    const struct unit_tmp *tmp = *state;
+    const struct file_case *fc = tmp->c;
+    struct store *s = open_store(tmp, 8, 8);
+    struct store_txn t;
+    uint8_t id[16], msg[900];
+    char dir[128], path[160], why[512] = "";
+    struct stat st;
+    long size;
+
+    assert_int_equal(store_begin(s, 1, &t), RL_OK);
+    for (uint32_t i = 0; i < 300; i++) {
+        id_of(i, id);
+        payload(i, msg, sizeof(msg));
+        assert_int_equal(store_put_message(&t, id, msg, sizeof(msg), 1), RL_OK);
+    }
+    assert_int_equal(store_commit(&t), RL_OK);
+    store_close(s);
+    store_dir(tmp, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    assert_int_equal(stat(path, &st), 0);
+    size = fc->size == -3 ? (long)st.st_size - 4096
+           : fc->size <= -2 ? (long)st.st_size * (-fc->size - 2) / 100
+                            : fc->size;
+    if (fc->size != -1)
+        assert_int_equal(truncate(path, size), 0);
+    if (fc->poke >= 0) {
+        FILE *f = fopen(path, "r+b");
+        assert_non_null(f);
+        assert_int_equal(fseek(f, fc->poke, SEEK_SET), 0);
+        assert_int_equal(fputc(0x5a, f), 0x5a);
+        fclose(f);
+    }
+    assert_int_equal(store_file_check(dir, why, sizeof(why)), fc->rc);
+    if (fc->says)
+        assert_non_null(strstr(why, fc->says));
+}
+
+/* test_record_tag - a changed byte in a stored message is RL_ECORRUPT */
+static void
+test_record_tag(void **state)
+{
+    struct store *s = open_store(*state, 1, 8);
+    struct store_txn t;
+    uint8_t id[16], msg[64], *out = NULL;
+    char dir[128];
+    size_t len;
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {16, id}, v;
+
+    id_of(7, id);
+    payload(7, msg, sizeof(msg));
+    assert_int_equal(store_begin(s, 1, &t), RL_OK);
+    assert_int_equal(store_put_message(&t, id, msg, sizeof(msg), 1), RL_OK);
+    assert_int_equal(store_commit(&t), RL_OK);
+    assert_int_equal(store_begin(s, 0, &t), RL_OK);
+    assert_int_equal(store_get_message(&t, id, &out, &len), RL_OK);
+    assert_int_equal(len, sizeof(msg));
+    assert_memory_equal(out, msg, sizeof(msg));
+    free(out);
+    store_abort(&t);
+    store_close(s);
+
+    store_dir(*state, dir, sizeof(dir));
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "messages", 0, &dbi), 0);
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, sizeof(msg) + STORE_TAG_LEN);
+    uint8_t changed[64 + STORE_TAG_LEN];
+    memcpy(changed, v.mv_data, v.mv_size);
+    changed[10] ^= 1;
+    v.mv_data = changed;
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    s = open_store(*state, 1, 8);
+    assert_int_equal(store_begin(s, 0, &t), RL_OK);
+    assert_int_equal(store_get_message(&t, id, &out, &len), RL_ECORRUPT);
+    store_abort(&t);
+    store_close(s);
+}
+
 int
 main(void)
 {
@@ -772,9 +886,9 @@ main(void)
         UNIT_TMP_TEST(test_abort),      UNIT_TMP_TEST(test_outbox_del),
         UNIT_TMP_TEST(test_map_growth), UNIT_TMP_TEST(test_map_limit),
         UNIT_TMP_TEST(test_readonly),   UNIT_TMP_TEST(test_requests),
-        UNIT_TMP_TEST(test_page_ids),
+        UNIT_TMP_TEST(test_page_ids),   UNIT_TMP_TEST(test_record_tag),
     };
-    struct CMUnitTest tests[NAUDIT + sizeof(fixed) / sizeof(fixed[0])];
+    struct CMUnitTest tests[NAUDIT + NFILE + sizeof(fixed) / sizeof(fixed[0])];
     size_t n = 0;
 
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
@@ -783,5 +897,8 @@ main(void)
         tests[n++] =
             (struct CMUnitTest){audit_cases[i].name, run_audit, unit_tmp_setup,
                                 unit_tmp_teardown, (void *)&audit_cases[i]};
+    for (size_t i = 0; i < NFILE; i++)
+        tests[n++] = (struct CMUnitTest){file_cases[i].name, run_file_case, unit_tmp_setup,
+                                         unit_tmp_teardown, (void *)&file_cases[i]};
     return _cmocka_run_group_tests("store", tests, n, NULL, NULL);
 }

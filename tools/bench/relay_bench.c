@@ -266,7 +266,8 @@ spawn(struct proc *p)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(127);
-        execl(B.node, "relay-node", "--config", p->conf, (char *)NULL);
+        /* a fresh store each run: the first start creates it */
+        execl(B.node, "relay-node", "--config", p->conf, "--init", (char *)NULL);
         fprintf(stderr, "relay-bench: exec %s: %s\n", B.node, strerror(errno));
         _exit(127);
     }

@@ -1276,12 +1276,63 @@ show_audit(struct args *a, const json_t *rep)
     if (!json_is_true(json_object_get(rep, "intact"))) {
         fprintf(stderr,
                 "relayctl: audit verify: the audit log is broken at "
-                "entry %s (of %s)\n",
-                jget(rep, "first_bad"), jget(rep, "entries"));
+                "entry %s: %s entries intact before it, %s in all\n",
+                jget(rep, "first_bad"), jget(rep, "entries"), jget(rep, "total"));
         return 1;
     }
     if (!G.json)
         printf("audit log intact: %s entries\n", jget(rep, "entries"));
+    return 0;
+}
+
+/* req_store - "store check": scan the whole store at the node */
+static json_t *
+req_store(struct args *a)
+{
+    if (strcmp(a->pos[0], "check") != 0)
+        return fail_usage(a, "give check");
+    G.verb = "store check";
+    return json_pack("{s:s}", "verb", "store-check");
+}
+
+/* show_store_list - one line per finding */
+static void
+show_store_list(const json_t *list, const char *lead)
+{
+    json_t *e;
+    size_t i;
+
+    json_array_foreach(list, i, e)
+        printf("%sdb %s key %s: %s%s\n", lead, jget(e, "db"), jget(e, "key"),
+               jget(e, "reason"), json_is_true(json_object_get(e, "moved"))
+                                      ? " (moved to corrupt)" : "");
+}
+
+/* show_store - what is damaged; exit 1 when anything is, even with --json */
+static int
+show_store(struct args *a, const json_t *rep)
+{
+    const json_t *damaged = json_object_get(rep, "damaged");
+    const json_t *corrupt = json_object_get(rep, "corrupt");
+    const json_t *read = json_object_get(rep, "read");
+
+    (void)a;
+    if (!G.json) {
+        show_store_list(damaged, "damaged: ");
+        if (json_array_size(corrupt))
+            printf("corrupt queue: %zu record(s) kept for inspection\n",
+                   json_array_size(corrupt));
+        show_store_list(corrupt, "  corrupt: ");
+        printf("store check: read %s messages, %s incidents, %s drills, %s outbox entries, "
+               "%s due times, %s audit entries: %zu damaged\n", jget(read, "messages"),
+               jget(read, "incidents"), jget(read, "drills"), jget(read, "outbox"),
+               jget(read, "dues"), jget(read, "audit"), json_array_size(damaged));
+    }
+    if (json_array_size(damaged)) {
+        fprintf(stderr, "relayctl: store check: %zu damaged record(s)\n",
+                json_array_size(damaged));
+        return 1;
+    }
     return 0;
 }
 
@@ -1702,6 +1753,7 @@ static const struct cmd cmds[] = {
     {"release", req_held_act, show_held_act, "release ID [--peer P]", "", 1, 1},
     {"drop", req_held_act, show_held_act, "drop ID --reason TEXT [--peer P]", "--reason", 1,
      1},
+    {"store", req_store, show_store, "store check", "", 1, 1},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -1821,7 +1873,7 @@ main(int argc, char **argv)
     /* audit's verdict sets the exit status even with --json, and an
      * enrolment writes its bootstrap file either way */
     if (!G.json || a.cmd->show == show_audit || a.cmd->show == show_dir_change ||
-        (a.cmd->show == show_list && flag(&a, "all")))
+        (a.cmd->show == show_list && flag(&a, "all")) || a.cmd->show == show_store)
         c = a.cmd->show(&a, rep);
     json_decref(rep);
     return c;
