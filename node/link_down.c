@@ -426,7 +426,7 @@ link_down_start(struct node *n)
     rc = node_rep_start(n, &n->down, "downstream", n->cfg.listen, maxsz,
                         (int)n->cfg.link_workers, down_main);
     if (rc == RL_OK) {
-        link_guard_start(n->down.sock);
+        link_guard_start(n, n->down.sock);
         log_info("listening for children on %s", n->cfg.listen);
     }
     return rc;
@@ -437,5 +437,6 @@ void
 link_down_stop(struct node *n)
 {
     node_rep_stop(n, &n->down, "downstream");
+    link_guard_stop();
     link_seal_forget();
 }

@@ -19,16 +19,25 @@
  * receive aio on close", released in nng 1.6.0). A peer that pipelines
  * frames and resets makes our refusal's send fail, and rep0 closes the
  * pipe on that failure while the next frames are still being read.
- * Hence, on nng < 1.6.0, before a cleartext refusal goes out:
- *   - it waits LINK_GUARD_DELAY_MS (in at most LINK_GUARD_WAITERS workers at
- *     once; the others answer nothing), so that a peer that has gone has
- *     its remaining frames read and its pipe closed by the read side;
- *   - it is not sent when the pipe has closed meanwhile, or when the pipe
- *     carried more than LINK_GUARD_PIPELINE requests since it was last idle
- *     (a child has at most two outstanding: its sender and its poller).
- * We never close a pipe ourselves for the same reason (nng_pipe_close races
- * the same way). A child whose frames do not open still gets the refusal,
- * LINK_GUARD_DELAY_MS late. Authenticated requests are not touched.
+ * Hence, on nng < 1.6.0, a cleartext refusal goes out
+ *   - at most once per LINK_GUARD_ANSWER_EVERY_MS per remote address (never
+ *     to a peer whose address could not be read: it had reset already);
+ *   - after a wait of LINK_GUARD_DELAY_MS plus a random part of
+ *     LINK_GUARD_JITTER_MS (in at most LINK_GUARD_WAITERS workers at once;
+ *     the others answer nothing), so that a peer that has gone has its
+ *     remaining frames read and its pipe closed by the read side, and a
+ *     peer cannot time its reset to the instant of the answer;
+ *   - only if the pipe is still open and carried at most
+ *     LINK_GUARD_PIPELINE requests since it was last idle (a child has at
+ *     most two outstanding: its sender and its poller).
+ * We never close a pipe ourselves (nng_pipe_close races the same way). This
+ * narrows the race; it cannot close it: a peer that sends at most two
+ * frames, waits, and bursts frames and a reset exactly as the answer goes
+ * out can still hang the reaper. So a canary checks every 5 s that nng
+ * still frees pipes, and stops the node with a fatal line if not. A child
+ * whose frames do not open gets the refusal 50..250 ms late, at most once
+ * every 10 s (its other attempts time out). Authenticated requests are not
+ * touched. With nng >= 1.6.0 none of this applies: refusals go out at once.
  *
  * SECURITY: the pipe table holds only pipes with a request in hand (at most
  * link_workers), the address table is fixed-size; neither grows with the
@@ -44,12 +53,16 @@ struct node;
 /* The one answer to every frame that does not open. */
 #define LINK_GUARD_REFUSAL "not authenticated"
 #define LINK_GUARD_DELAY_MS 50
+#define LINK_GUARD_JITTER_MS 200
+#define LINK_GUARD_ANSWER_EVERY_MS 10000
 #define LINK_GUARD_WAITERS 4
 #define LINK_GUARD_PIPELINE 2
 
-/* link_guard_start - watch pipe removals on sock (the downstream socket);
- * logs once which nng this is and whether the workaround is needed. */
-void link_guard_start(nng_socket sock);
+/* link_guard_start - watch pipes on sock (the downstream socket); logs
+ * once which nng this is and, on nng < 1.6.0, starts the reaper canary. */
+void link_guard_start(struct node *n, nng_socket sock);
+/* link_guard_stop - join the canary (after n->stopping is set). */
+void link_guard_stop(void);
 
 /* link_guard_enter - a worker holds a request of pipe p; pair with
  * link_guard_leave when it is answered (or dropped). */

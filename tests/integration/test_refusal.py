@@ -54,14 +54,15 @@ class LinkTest(FedTest):
             os.unlink(f.name)
         return r.stdout
 
-    def send(self, request, sender="ag-a", to="taipei", key=None, sealed_for=None):
+    def send(self, request, sender="ag-a", to="taipei", key=None, sealed_for=None,
+             src=None):
         """send - seal a LinkRequest as sender (with key, by default the
         sender's own secret key) for sealed_for (by default the receiver),
-        send it to `to`; the decoded LinkReply, or LinkRefused"""
+        send it to `to` (from src); the decoded LinkReply, or LinkRefused"""
         key = key if key is not None else self.secret_key(sender)
         frame, session = relaytest.link_seal_request(
             key, self.public_key(sealed_for or to), sender, request)
-        return pb.decode(relaytest.link_open_reply(session, self.send_raw(frame, to)))
+        return pb.decode(relaytest.link_open_reply(session, self.send_raw(frame, to, src)))
 
     def refused(self, frame, to="taipei", src=None):
         """refused - send a raw frame that must get a cleartext refusal; its reason"""
