@@ -2,8 +2,10 @@
  * link_guard.c - the cost and the answer of frames that do not open
  * (link_guard.h says why and cites the nng bug).
  *
- * Two small fixed tables under one mutex: the pipes a worker holds a request
- * of (by nng pipe id), and the last log line per remote address.
+ * Three small fixed tables under one mutex: the pipes a worker holds a
+ * request of (by nng pipe id), the remote address of recent pipes (noted
+ * when nng adds them), and per remote address the last log line and the
+ * last cleartext refusal.
  *
  * A canary thread (nng < 1.6.0 only) makes and closes an inproc pipe every
  * 5 s; if nng's reaper has hung all the same, the node stops with a fatal
@@ -15,7 +17,7 @@
  * left out. At start, one line says which nng is linked and whether the
  * nng 1.5.2 workaround is on.
  *
- * SECURITY: nothing here reads a frame; both tables are bounded (a full
+ * SECURITY: nothing here reads a frame; every table is bounded (a full
  * pipe table means "answer nothing", the safe side).
  */
 #include "link_guard.h"
@@ -24,11 +26,11 @@
 #include <nng/protocol/pair0/pair.h>
 #include <pthread.h>
 #include <sodium.h>
-#include <unistd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
