@@ -46,7 +46,7 @@
 struct guard_pipe {
     uint32_t id; /* 0: free */
     int inflight; /* requests held by workers now */
-    int count;    /* requests since the pipe was last idle */
+    int count;    /* refused frames since the pipe was last idle */
     int closed;   /* nng removed the pipe */
 };
 
@@ -188,10 +188,8 @@ link_guard_enter(nng_pipe p)
     struct guard_pipe *g;
 
     pthread_mutex_lock(&guard_mu);
-    if ((g = guard_find(guard_id(p), 1)) != NULL) {
+    if ((g = guard_find(guard_id(p), 1)) != NULL)
         g->inflight++;
-        g->count++;
-    }
     pthread_mutex_unlock(&guard_mu);
 }
 
@@ -207,20 +205,31 @@ link_guard_leave(nng_pipe p)
     pthread_mutex_unlock(&guard_mu);
 }
 
-/* guard_addr_slot - the address table's slot for p's remote address (its
- * text in addr); a slot another address held is started over. Under
- * guard_mu. */
-static struct guard_addr *
-guard_addr_slot(nng_pipe p, char *addr, size_t addrlen)
+/* guard_addr_text - the remote address of p: as noted when nng added the
+ * pipe, else asked now ("?" when the peer has reset: no address left) */
+static void
+guard_addr_text(nng_pipe p, char *addr, size_t addrlen)
 {
     struct guard_conn *c = &guard_conns[guard_id(p) % GUARD_CONNS];
-    struct guard_addr *a;
-    uint32_t h = 2166136261u;
 
+    pthread_mutex_lock(&guard_mu);
     if (c->id == guard_id(p))
         snprintf(addr, addrlen, "%s", c->addr);
     else
-        snprintf(addr, addrlen, "?"); /* reset before it was noted */
+        addr[0] = '\0';
+    pthread_mutex_unlock(&guard_mu);
+    if (addr[0] == '\0') /* added before link_guard_start watched */
+        guard_addr_of(p, addr, addrlen);
+}
+
+/* guard_addr_slot - the address table's slot for addr; a slot another
+ * address held is started over. Under guard_mu. */
+static struct guard_addr *
+guard_addr_slot(const char *addr)
+{
+    struct guard_addr *a;
+    uint32_t h = 2166136261u;
+
     for (const char *k = addr; *k; k++)
         h = (h ^ (uint8_t)*k) * 16777619u;
     a = &guard_addrs[h % GUARD_ADDRS];
@@ -240,8 +249,9 @@ link_guard_log(nng_pipe p, const char *peer, const char *detail)
     int64_t now = clock_mono_ms();
     int emit = 0;
 
+    guard_addr_text(p, addr, sizeof(addr));
     pthread_mutex_lock(&guard_mu);
-    a = guard_addr_slot(p, addr, sizeof(addr));
+    a = guard_addr_slot(addr);
     if (a->last_ms == 0 || now - a->last_ms >= GUARD_LOG_MS) {
         if (a->suppressed)
             snprintf(more, sizeof(more),
@@ -259,15 +269,18 @@ link_guard_log(nng_pipe p, const char *peer, const char *detail)
                  peer && peer[0] ? peer : "?", addr, detail, more);
 }
 
-/* guard_quiet - p is open and has not pipelined beyond a child's two */
+/* guard_quiet - p is open and has not pipelined beyond a child's two
+ * frames that do not open (count this one first when refused is set) */
 static int
-guard_quiet(nng_pipe p)
+guard_quiet(nng_pipe p, int refused)
 {
     struct guard_pipe *g;
     int ok;
 
     pthread_mutex_lock(&guard_mu);
     g = guard_find(guard_id(p), 0);
+    if (g != NULL && refused)
+        g->count++;
     ok = g != NULL && !g->closed && g->count <= LINK_GUARD_PIPELINE;
     pthread_mutex_unlock(&guard_mu);
     return ok;
@@ -283,8 +296,9 @@ guard_budget(nng_pipe p)
     int64_t now = clock_mono_ms();
     int ok;
 
+    guard_addr_text(p, addr, sizeof(addr));
     pthread_mutex_lock(&guard_mu);
-    a = guard_addr_slot(p, addr, sizeof(addr));
+    a = guard_addr_slot(addr);
     ok = strcmp(addr, "?") != 0 &&
          (a->last_answer_ms == 0 || now - a->last_answer_ms >= LINK_GUARD_ANSWER_EVERY_MS);
     if (ok)
@@ -299,7 +313,7 @@ link_guard_may_refuse(struct node *n, nng_pipe p)
 {
     int rc;
 
-    if (!guard_quiet(p))
+    if (!guard_quiet(p, 1))
         return 0;
     if (guard_delay_ms == 0)
         return 1;
@@ -313,7 +327,7 @@ link_guard_may_refuse(struct node *n, nng_pipe p)
      * instant of our answer */
     rc = node_sleep(n, guard_delay_ms + (int64_t)randombytes_uniform(LINK_GUARD_JITTER_MS));
     atomic_fetch_sub(&guard_waiting, 1);
-    return rc == 0 && guard_quiet(p);
+    return rc == 0 && guard_quiet(p, 0);
 }
 
 /* guard_canary_seen - REM_POST of the canary's pipe: the reaper ran */

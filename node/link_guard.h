@@ -28,8 +28,9 @@
  *     remaining frames read and its pipe closed by the read side, and a
  *     peer cannot time its reset to the instant of the answer;
  *   - only if the pipe is still open and carried at most
- *     LINK_GUARD_PIPELINE requests since it was last idle (a child has at
- *     most two outstanding: its sender and its poller).
+ *     LINK_GUARD_PIPELINE frames that do not open since it was last idle (a
+ *     child has at most two requests outstanding: its sender and its
+ *     poller; its authenticated requests do not count).
  * We never close a pipe ourselves (nng_pipe_close races the same way). This
  * narrows the race; it cannot close it: a peer that sends at most two
  * frames, waits, and bursts frames and a reset exactly as the answer goes

@@ -16,3 +16,5 @@ relay_integration_test(directory)
 relay_integration_test(audit)
 relay_integration_test(attack)
 relay_integration_test(hostile)
+# floods of connections: run alone, so that they do not slow the others
+set_tests_properties(integration.hostile PROPERTIES RUN_SERIAL TRUE)
