@@ -2,7 +2,9 @@
  * directory.c - load the directory file and walk the tree.
  *
  * DIAGNOSTICS: unknown keys, bad tiers, bad keys, missing parents, a second
- * national node and parent cycles are reported with file, line and key.
+ * national node, parent cycles and the tree rules (dir_rule_check: a parent
+ * that cannot have children, a `city` that is not a city, one key for two
+ * nodes) are reported with file, line and key.
  */
 #include "directory.h"
 
@@ -284,6 +286,15 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
         if (e->role == DIR_ROLE_CI_GROUP && e->sector == 0)
             dir_error(&L, ln->role, e->id, "role", "a ci-group needs its sector");
     }
+    for (size_t i = 0; i < d->n; i++) {
+        char why[200];
+        const char *field = dir_rule_check(d, i, &d->nodes[i], why, sizeof(why));
+        if (field)
+            dir_error(&L, strcmp(field, "parent") == 0 ? L.lines[i].parent
+                          : strcmp(field, "city") == 0 ? L.lines[i].city
+                                                       : L.lines[i].key,
+                      d->nodes[i].id, field, why);
+    }
     if (d->root < 0 && d->n > 0)
         dir_error(&L, 0, "-", "tier", "no national node");
     for (size_t i = 0; i < d->n && L.nerr == 0; i++) {
@@ -380,4 +391,39 @@ const char *
 dir_national(const struct directory *d)
 {
     return d->root < 0 ? NULL : d->nodes[d->root].id;
+}
+
+/* dir_rule_check - the tree rules, wherever an entry comes from */
+const char *
+dir_rule_check(const struct directory *d, size_t upto, const struct dir_node *e,
+               char *why, size_t whylen)
+{
+    const struct dir_node *p, *c;
+
+    if (e->tier != TIER_NATIONAL && e->parent[0] &&
+        (p = dir_find(d, e->parent)) != NULL &&
+        p->tier != TIER_CITY && p->tier != TIER_MINISTRY && p->tier != TIER_NATIONAL) {
+        snprintf(why, whylen,
+                 "[%s] is %s %s; a parent must be a city, ministry or national node",
+                 p->id, p->tier == TIER_AGENCY ? "an" : "a", config_tier_name(p->tier));
+        return "parent";
+    }
+    if (e->city[0] && (c = dir_find(d, e->city)) != NULL && c->tier != TIER_CITY) {
+        snprintf(why, whylen, "[%s] is %s %s, not a city", c->id,
+                 c->tier == TIER_AGENCY || c->tier == TIER_OFFICE ? "an" : "a",
+                 config_tier_name(c->tier));
+        return "city";
+    }
+    for (size_t i = 0; i < upto && i < d->n; i++) {
+        const struct dir_node *o = &d->nodes[i];
+        int same = strcmp(o->id, e->id) != 0 && memcmp(o->pk, e->pk, 32) == 0;
+        for (int k = 0; !same && strcmp(o->id, e->id) != 0 && k < o->n_old; k++)
+            same = memcmp(o->old[k].pk, e->pk, 32) == 0;
+        if (same) {
+            snprintf(why, whylen, "the same key as [%s]: every node has its own key",
+                     o->id);
+            return "key";
+        }
+    }
+    return NULL;
 }

@@ -83,6 +83,14 @@ const char *dir_next_hop(const struct directory *d, const char *self,
  * valid, no key for that time). */
 int dir_key_at(const struct dir_node *e, int64_t at_us, const uint8_t **pk,
                const char **why);
+/* dir_rule_check - the tree rules every entry obeys, from an INI topology
+ * (dir-init) or an enrolment or rotation checked at N-CERT (dirlog.c): its
+ * parent is a city, ministry or national node, its `city` is a city, and
+ * none of d's first upto nodes (other than e's own id) holds or held its
+ * key. NULL when e is fine; else the field at fault ("parent", "city",
+ * "key") with the reason, naming the other section, in why. */
+const char *dir_rule_check(const struct directory *d, size_t upto,
+                           const struct dir_node *e, char *why, size_t whylen);
 /* dir_national - the root's id. */
 const char *dir_national(const struct directory *d);
 /* dir_office - the office with role (for DIR_ROLE_CI_GROUP: of sector), or NULL. */

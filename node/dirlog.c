@@ -106,11 +106,16 @@ dir_idx(const struct directory *d, const char *id)
     return -1;
 }
 
-/* check_entry - the rules for an enrolled entry */
+static void entry_set(struct dir_node *n, const Relay__DirEntry *e);
+
+/* check_entry - the rules for an enrolled entry; the tree rules shared with
+ * dir-init (dir_rule_check) write their reason into why */
 static const char *
-check_entry(const struct directory *d, const Relay__DirEntry *e)
+check_entry(const struct directory *d, const Relay__DirEntry *e, char *why,
+            size_t whylen)
 {
-    int p, tier = (int)e->tier;
+    struct dir_node tmp;
+    int tier = (int)e->tier;
 
     if (e->id[0] == '\0' || strlen(e->id) >= sizeof(d->nodes[0].id))
         return "node id must be 1..63 characters";
@@ -131,18 +136,22 @@ check_entry(const struct directory *d, const Relay__DirEntry *e)
             return "the national node has no parent";
         if (d->root >= 0 && strcmp(d->nodes[d->root].id, e->id) != 0)
             return "a second national node";
-        return NULL;
+        memset(&tmp, 0, sizeof(tmp));
+        entry_set(&tmp, e);
+        return dir_rule_check(d, d->n, &tmp, why, whylen) ? why : NULL;
     }
     if (e->parent[0] == '\0')
         return "parent missing";
-    if ((p = dir_idx(d, e->parent)) < 0)
+    if (dir_idx(d, e->parent) < 0)
         return "parent is not in the directory";
-    if (d->nodes[p].tier == TIER_AGENCY || d->nodes[p].tier == TIER_OFFICE)
-        return "parent must be a city, ministry or national node";
     if (strcmp(e->parent, e->id) == 0)
         return "a node cannot be its own parent";
     if (e->city[0] && dir_idx(d, e->city) < 0)
         return "city is not in the directory";
+    memset(&tmp, 0, sizeof(tmp));
+    entry_set(&tmp, e);
+    if (dir_rule_check(d, d->n, &tmp, why, whylen) != NULL)
+        return why;
     return NULL;
 }
 
@@ -180,6 +189,7 @@ int
 dirlog_apply(struct directory *d, const Relay__DirChange *c, char *err, size_t errlen)
 {
     const char *why = NULL, *who = "";
+    char rule[200];
     int i;
 
     if (c->seq != d->seq + 1) {
@@ -195,7 +205,7 @@ dirlog_apply(struct directory *d, const Relay__DirChange *c, char *err, size_t e
             why = "already enrolled (rotate its key, or revoke it)";
             break;
         }
-        if ((why = check_entry(d, c->enrol)) != NULL)
+        if ((why = check_entry(d, c->enrol, rule, sizeof(rule))) != NULL)
             break;
         nn = realloc(d->nodes, (d->n + 1) * sizeof(*nn));
         if (nn == NULL) {
@@ -227,6 +237,14 @@ dirlog_apply(struct directory *d, const Relay__DirChange *c, char *err, size_t e
         if (c->at_us <= n->key_from_us) {
             why = "a rotation takes effect after the current key's start";
             break;
+        }
+        {
+            struct dir_node tmp = *n;
+            memcpy(tmp.pk, c->rotate->key.data, 32);
+            if (dir_rule_check(d, d->n, &tmp, rule, sizeof(rule)) != NULL) {
+                why = rule;
+                break;
+            }
         }
         if (n->n_old == DIR_OLD_KEYS) { /* forget the oldest */
             memmove(&n->old[0], &n->old[1], (DIR_OLD_KEYS - 1) * sizeof(n->old[0]));

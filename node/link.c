@@ -215,7 +215,11 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
     nng_msg_free(msg);
     link_seal_wipe(&sc);
     if (rc == RL_EPERM) {
-        log_warn("peer=%s %s", n->parent->id, why);
+        /* the parent's cleartext refusal names no node (link_guard.h): say
+         * here what the operator of this node can check */
+        log_warn("peer=%s parent refused the link: %s; check upstream_key, this "
+                 "node's key file and its entry in the directory (the parent's "
+                 "log names the cause)", n->parent->id, why);
         return RL_ELINK;
     }
     if (rc == RL_ESIG) {

@@ -9,9 +9,11 @@
  *
  * Every request arrives sealed (link_seal.h). The claimed sender must be
  * our child in the directory before any key is derived; a frame that does
- * not open is logged ("peer=X frame does not authenticate: why"), answered
- * with a cleartext refusal and never reaches the writer. Replies are sealed
- * under the key of the request they answer.
+ * not open is logged with its reason (at most once a second per remote
+ * address), answered at most with the one cleartext refusal that names no
+ * node (link_guard.h: also why it may go unanswered on nng 1.5.2), and
+ * never reaches the writer. Replies are sealed under the key of the request
+ * they answer.
  *
  * SECURITY: a child may push only messages authored inside its own subtree.
  * Anything refused is audited with its reason and not stored. Nothing from
@@ -24,6 +26,7 @@
 
 #include "clock.h"
 #include "link.h"
+#include "link_guard.h"
 #include "link_seal.h"
 #include "audit.h"
 #include "log.h"
@@ -211,12 +214,12 @@ down_reply(nng_ctx ctx, nng_aio *aio, const struct link_seal_ctx *sc,
     free(frame);
 }
 
-/* down_refuse - log a frame that did not open and answer in clear */
+/* down_refuse - log why a frame did not open (rate-limited, link_guard.h)
+ * and answer, if at all, with the one refusal that names no node */
 static void
-down_refuse(nng_ctx ctx, nng_aio *aio, const struct link_seal_ctx *sc, int rc,
-            const char *why)
+down_refuse(struct node *n, nng_ctx ctx, nng_aio *aio, nng_pipe pipe,
+            const struct link_seal_ctx *sc, int rc, const char *why)
 {
-    const char *peer = sc->from[0] ? sc->from : "?";
     char err[320];
     uint8_t *frame;
     size_t flen;
@@ -224,16 +227,14 @@ down_refuse(nng_ctx ctx, nng_aio *aio, const struct link_seal_ctx *sc, int rc,
     if (rc == RL_ENOMEM)
         snprintf(err, sizeof(err), "temporary failure: %s", rl_strerror(rc));
     else if (rc == RL_EUNKNOWN || rc == RL_EPERM)
-        snprintf(err, sizeof(err), "%s", why);
+        snprintf(err, sizeof(err), "request refused: %s", why);
     else if (rc == RL_EINVAL)
         snprintf(err, sizeof(err), "malformed link frame: %s", why);
     else
         snprintf(err, sizeof(err), "frame does not authenticate: %s", why);
-    if (rc == RL_EUNKNOWN || rc == RL_EPERM)
-        log_warn("peer=%s request refused: %s", peer, err);
-    else
-        log_warn("peer=%s %s", peer, err);
-    if (link_seal_error(err, &frame, &flen) != RL_OK)
+    link_guard_log(pipe, sc->from, err);
+    if (!link_guard_may_refuse(n, pipe) ||
+        link_seal_error(LINK_GUARD_REFUSAL, &frame, &flen) != RL_OK)
         return;
     down_send(ctx, aio, frame, flen);
     free(frame);
@@ -365,6 +366,7 @@ down_main(void *arg)
         uint8_t *pt = NULL;
         size_t ptlen = 0;
         nng_msg *msg;
+        nng_pipe pipe;
         int rc;
 
         nng_ctx_recv(ctx, aio);
@@ -374,13 +376,16 @@ down_main(void *arg)
         if (nng_aio_result(aio) != 0)
             continue;
         msg = nng_aio_get_msg(aio);
+        pipe = nng_msg_get_pipe(msg);
+        link_guard_enter(pipe);
         rc = link_open_request(n->kp, down_peer, n, nng_msg_body(msg),
                                nng_msg_len(msg), &sc, &pt, &ptlen, why,
                                sizeof(why));
         nng_msg_free(msg);
         if (rc != RL_OK) {
-            down_refuse(ctx, aio, &sc, rc, why);
+            down_refuse(n, ctx, aio, pipe, &sc, rc, why);
             link_seal_wipe(&sc);
+            link_guard_leave(pipe);
             continue;
         }
         req = relay__link_request__unpack(NULL, ptlen, pt);
@@ -416,6 +421,7 @@ down_main(void *arg)
         free(rep.deliver);
         if (req)
             relay__link_request__free_unpacked(req, NULL);
+        link_guard_leave(pipe);
     }
     nng_ctx_close(ctx);
     nng_aio_free(aio);
@@ -438,8 +444,10 @@ link_down_start(struct node *n)
         return RL_ENOMEM;
     rc = node_rep_start(n, &n->down, "downstream", n->cfg.listen, maxsz,
                         (int)n->cfg.link_workers, down_main);
-    if (rc == RL_OK)
+    if (rc == RL_OK) {
+        link_guard_start(n, n->down.sock);
         log_info("listening for children on %s", n->cfg.listen);
+    }
     return rc;
 }
 
@@ -448,5 +456,6 @@ void
 link_down_stop(struct node *n)
 {
     node_rep_stop(n, &n->down, "downstream");
+    link_guard_stop();
     link_seal_forget();
 }

@@ -355,7 +355,7 @@ link_open_reply(const struct link_seal_ctx *ctx, const uint8_t *frame,
     if (f->error[0] && f->box.len == 0) {
         char clean[200];
         seal_clean(f->error, clean, sizeof(clean));
-        seal_why(why, whylen, "refused (unauthenticated answer): %s", clean);
+        seal_why(why, whylen, "%s (unauthenticated answer)", clean);
         relay__sealed_frame__free_unpacked(f, NULL);
         return RL_EPERM;
     }

@@ -109,9 +109,15 @@ class Attack(LinkTest):
         env = envelope(body(os.urandom(16), "ag-b", ["taipei", "ncert"]), self.agency_key("ag-b"))
         # over ag-a's link, so that the link itself is not what refuses it
         self.attempt("ag-a", env, "signed by a revoked key")
-        # and ag-b's own link is closed to it
-        with self.assertRaises(relaytest.LinkRefused):
-            self.push("ag-b", [env])
+        # and ag-b's own link is closed to it; the cleartext answer does not
+        # say that ag-b's key is revoked, nor name any node (issue 8 finding
+        # 9). From an address of its own: the running ag-b, refused too, has
+        # spent 127.0.0.1's one answer per 10 s (node/link_guard.h)
+        with self.assertRaises(relaytest.LinkRefused) as cm:
+            self.push("ag-b", [env], src="127.0.0.5")
+        self.assertEqual(cm.exception.reason, "not authenticated")
+        self.assertIn("peer=ag-b addr=127.0.0.5 link frame refused: request refused: "
+                      "no key of 'ag-b' is valid now", self.log("taipei"))
 
     def test_directory_update_not_signed_by_the_root(self):
         """a change carried in a message signed by N-CERT's key, but not by the root"""

@@ -7,7 +7,8 @@ sealed by relaytest.link_seal_request, an independent python3-nacl
 implementation of node/link_seal.h, which also opens the replies. Envelope
 refusals travel inside properly sealed frames; frames that are not sealed,
 sealed with the wrong key, or from a node that is not a child are refused
-before anything in them is looked at.
+before anything in them is looked at, with one cleartext answer that names no
+node (issue 8 finding 9); the reason is in the parent's log only.
 """
 import os
 import subprocess
@@ -38,33 +39,47 @@ def envelope(b, key):
 class LinkTest(FedTest):
     """LinkTest - a fake child on the link: helpers only (test_attack uses them too)"""
 
-    def send_raw(self, frame, to="taipei"):
-        """send_raw - one frame to a parent's listener; the raw reply frame"""
+    def send_raw(self, frame, to="taipei", src=None):
+        """send_raw - one frame to a parent's listener (from the loopback
+        address src, when given); the raw reply frame"""
         with tempfile.NamedTemporaryFile(delete=False) as f:
             f.write(frame)
         try:
             r = subprocess.run(["nngcat", "--req", "--dial",
-                                "tcp://127.0.0.1:%d" % self.fed.nodes[to]["port"],
+                                "tcp://%s127.0.0.1:%d" % (src + ";" if src else "",
+                                                         self.fed.nodes[to]["port"]),
                                 "--raw", "--file", f.name, "--recv-timeout", "10"],
                                capture_output=True, check=True, timeout=20)
         finally:
             os.unlink(f.name)
         return r.stdout
 
-    def send(self, request, sender="ag-a", to="taipei", key=None, sealed_for=None):
+    def send(self, request, sender="ag-a", to="taipei", key=None, sealed_for=None,
+             src=None):
         """send - seal a LinkRequest as sender (with key, by default the
         sender's own secret key) for sealed_for (by default the receiver),
-        send it to `to`; the decoded LinkReply, or LinkRefused"""
+        send it to `to` (from src); the decoded LinkReply, or LinkRefused"""
         key = key if key is not None else self.secret_key(sender)
         frame, session = relaytest.link_seal_request(
             key, self.public_key(sealed_for or to), sender, request)
-        return pb.decode(relaytest.link_open_reply(session, self.send_raw(frame, to)))
+        return pb.decode(relaytest.link_open_reply(session, self.send_raw(frame, to, src)))
 
-    def refused(self, frame, to="taipei"):
+    def refused(self, frame, to="taipei", src=None):
         """refused - send a raw frame that must get a cleartext refusal; its reason"""
-        f = pb.decode(self.send_raw(frame, to))
+        f = pb.decode(self.send_raw(frame, to, src))
         self.assertEqual(set(f), {5}, "a refusal carries only its reason, in clear")
         return f[5][0].decode()
+
+    def refused_quietly(self, frame, logged, to="taipei", src="127.0.0.1"):
+        """refused_quietly - frame gets the one fixed cleartext refusal, which
+        names no node (issue 8 finding 9), while `to` logs the reason
+        `logged` with the address src (once a second per address at most:
+        tests give each case its own loopback address)"""
+        reason = self.refused(frame, to, src)
+        self.assertEqual(reason, "not authenticated")
+        for nid in self.fed.nodes:
+            self.assertNotIn(nid, reason)
+        self.assertIn("addr=%s link frame refused: %s" % (src, logged), self.log(to))
 
     def push(self, sender, envelopes, **kw):
         return self.send(pb.message((1, 1), (2, sender), (3, envelopes)), sender, **kw)
@@ -112,18 +127,23 @@ class Refusal(LinkTest):
         real = self.agency_key("ag-a")
         env = envelope(body(os.urandom(16), "ag-a", ["taipei", "ncert"]), real)
         stranger = nacl.signing.SigningKey.generate()
-        with self.assertRaises(relaytest.LinkRefused) as cm:
-            self.push("stranger", [env], key=bytes(stranger) + bytes(stranger.verify_key))
-        self.assertIn("unknown node 'stranger'", cm.exception.reason)
-        with self.assertRaises(relaytest.LinkRefused) as cm:
-            self.push("ag-a", [env], to="ncert")
-        self.assertIn("'ag-a' is not a child of 'ncert'", cm.exception.reason)
+        request = pb.message((1, 1), (2, "stranger"), (3, [env]))
+        self.refused_quietly(relaytest.link_seal_request(
+            bytes(stranger) + bytes(stranger.verify_key), self.public_key("taipei"),
+            "stranger", request)[0], "request refused: unknown node 'stranger'",
+            src="127.0.0.2")
+        request = pb.message((1, 1), (2, "ag-a"), (3, [env]))
+        self.refused_quietly(relaytest.link_seal_request(
+            self.secret_key("ag-a"), self.public_key("ncert"), "ag-a", request)[0],
+            "request refused: 'ag-a' is not a child of 'ncert'", to="ncert",
+            src="127.0.0.3")
         # a real message, relayed by a sibling that is not in its author's path
         rep = self.push("ag-b", [env])
         self.assertIn("outside the subtree of link 'ag-b'", pb.decode(rep[2][0])[3][0].decode())
         self.assert_unchanged(before)
-        reason = self.refused(b"\x0a\xff")  # not a SealedFrame at all
-        self.assertIn("malformed link frame: not a decodable SealedFrame", reason)
+        # not a SealedFrame at all
+        self.refused_quietly(b"\x0a\xff", "malformed link frame: not a decodable SealedFrame",
+                             src="127.0.0.4")
         self.assert_unchanged(before)
 
     def test_unsealed_and_missealed_frames_refused(self):
@@ -143,38 +163,41 @@ class Refusal(LinkTest):
         tampered[-5] ^= 0x01  # inside the box's tag
         cases = [
             # an unsealed LinkRequest, as a node before link sealing sent it
-            ("unsealed LinkRequest", request, "malformed link frame: not a decodable SealedFrame",
-             "peer=? malformed link frame: not a decodable SealedFrame"),
+            ("unsealed LinkRequest", request,
+             "peer=? addr=127.0.0.10 link frame refused: "
+             "malformed link frame: not a decodable SealedFrame"),
             ("unsealed LinkRequest without version", pb.message((2, "ag-a"), (3, [env])),
-             "malformed link frame: sender id is empty",
-             "peer=? malformed link frame: sender id is empty"),
+             "peer=? addr=127.0.0.11 link frame refused: "
+             "malformed link frame: sender id is empty"),
             # claims a real child, sealed with another child's key, or a forger's
             ("sealed with a sibling's key", relaytest.link_seal_request(
                 self.secret_key("ag-b"), self.public_key("taipei"), "ag-a", request)[0],
-             "frame does not authenticate: box does not open with the keys of 'ag-a'",
-             "peer=ag-a frame does not authenticate: box does not open with the keys of 'ag-a'"),
+             "peer=ag-a addr=127.0.0.12 link frame refused: "
+             "frame does not authenticate: box does not open with the keys of 'ag-a'"),
             ("sealed with a forger's key", relaytest.link_seal_request(
                 bytes(forger) + bytes(forger.verify_key), self.public_key("taipei"), "ag-a",
                 request)[0],
-             "frame does not authenticate: box does not open with the keys of 'ag-a'",
-             "peer=ag-a frame does not authenticate: box does not open with the keys of 'ag-a'"),
+             "peer=ag-a addr=127.0.0.13 link frame refused: "
+             "frame does not authenticate: box does not open with the keys of 'ag-a'"),
             # the right child, sealed for another parent
             ("sealed for another parent", relaytest.link_seal_request(
                 self.secret_key("ag-a"), self.public_key("ncert"), "ag-a", request)[0],
-             "frame does not authenticate: box does not open",
-             "peer=ag-a frame does not authenticate: box does not open"),
+             "peer=ag-a addr=127.0.0.14 link frame refused: "
+             "frame does not authenticate: box does not open"),
             ("altered on the way", bytes(tampered),
-             "frame does not authenticate: box does not open",
-             "peer=ag-a frame does not authenticate: box does not open"),
+             "peer=ag-a addr=127.0.0.15 link frame refused: "
+             "frame does not authenticate: box does not open"),
             # a node that is in the directory, properly sealed, but not a child
             ("not a child", relaytest.link_seal_request(
                 self.secret_key("ncert"), self.public_key("taipei"), "ncert", request)[0],
-             "'ncert' is not a child of 'taipei'",
-             "peer=ncert request refused: 'ncert' is not a child of 'taipei'"),
+             "peer=ncert addr=127.0.0.16 link frame refused: "
+             "request refused: 'ncert' is not a child of 'taipei'"),
         ]
-        for name, frame, reason, logged in cases:
+        for i, (name, frame, logged) in enumerate(cases):
             with self.subTest(name):
-                self.assertIn(reason, self.refused(frame))
+                src = "127.0.0.%d" % (10 + i)
+                # the answer is the same for each; the log keeps the reason
+                self.refused_quietly(frame, logged.split(" link frame refused: ")[1], src=src)
                 self.assert_unchanged(before)
                 self.assertIn(logged, self.log("taipei"))
         # nothing reached the writer: no audit entry, and nothing went on to ncert

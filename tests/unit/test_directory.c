@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "directory.h"
+#include "dirlog.h"
 #include "keys.h"
 
 /* clang-format off */
@@ -116,6 +117,16 @@ static const struct bad_case bad_cases[] = {
          "\nsector = nonsense\n" K("08"),
      10, "x", "city", "line longer than 199 bytes", 2,
      ":11: [x] key 'sector': unknown sector\n"},
+    /* the tree rules (issue 8 finding 9), shared with enrolment at N-CERT */
+    {"two nodes with one key",
+     TREE "[ag-x]\ntier = agency\nparent = city-c\n" K("04"), 40, "ag-x", "key",
+     "the same key as [ag-a1]", 1, NULL},
+    {"a city under an agency",
+     TREE "[city-x]\ntier = city\nparent = ag-a1\n" K("0b"), 39, "city-x",
+     "parent", "[ag-a1] is an agency; a parent must be a city", 1, NULL},
+    {"a city that is a ministry",
+     NAT CITY_C MIN_M "[ag-x]\ntier = agency\nparent = min-m\ncity = min-m\n" K("0c"),
+     22, "ag-x", "city", "[min-m] is a ministry, not a city", 1, NULL},
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -254,6 +265,71 @@ test_missing_file(void **state)
     assert_null(d.nodes);
 }
 
+/* test_enrol_rules - N-CERT checks an enrolment or a rotation with the same
+ * tree rules as dir-init (dir_rule_check), naming the other node */
+static void
+test_enrol_rules(void **state)
+{
+    static const struct {
+        const char *name, *id, *parent, *city;
+        int tier;
+        uint8_t key;
+        const char *why; /* NULL: applied */
+    } rows[] = {
+        {"one key for two nodes", "ag-x", "city-c", "", TIER_AGENCY, 0x04,
+         "enrol 'ag-x': the same key as [ag-a1]"},
+        {"a city under an agency", "city-x", "ag-a1", "", TIER_CITY, 0x0b,
+         "enrol 'city-x': [ag-a1] is an agency; a parent must be"},
+        {"a city that is a ministry", "ag-y", "min-m", "min-m", TIER_AGENCY, 0x0c,
+         "enrol 'ag-y': [min-m] is a ministry, not a city"},
+        {"a good agency", "ag-z", "city-c", "city-c", TIER_AGENCY, 0x0d, NULL},
+    };
+    struct directory d;
+    uint8_t key[32];
+    char err[256];
+
+    load_tree(*state, &d);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        Relay__DirEntry e = RELAY__DIR_ENTRY__INIT;
+        Relay__DirChange c = RELAY__DIR_CHANGE__INIT;
+        int rc;
+
+        memset(key, rows[i].key, sizeof(key));
+        e.id = (char *)rows[i].id;
+        e.parent = (char *)rows[i].parent;
+        e.city = (char *)rows[i].city;
+        e.tier = (Relay__Tier)rows[i].tier;
+        e.key.data = key;
+        e.key.len = sizeof(key);
+        c.seq = d.seq + 1;
+        c.change_case = RELAY__DIR_CHANGE__CHANGE_ENROL;
+        c.enrol = &e;
+        err[0] = '\0';
+        rc = dirlog_apply(&d, &c, err, sizeof(err));
+        if (rows[i].why == NULL && rc != RL_OK)
+            fail_msg("%s: refused: %s", rows[i].name, err);
+        if (rows[i].why != NULL && (rc == RL_OK || strstr(err, rows[i].why) == NULL))
+            fail_msg("%s: want \"%s\", got \"%s\"", rows[i].name, rows[i].why, err);
+    }
+    {   /* a rotation to a key another node holds */
+        Relay__DirChange c = RELAY__DIR_CHANGE__INIT;
+        Relay__DirEntry r = RELAY__DIR_ENTRY__INIT;
+
+        memset(key, 0x05, sizeof(key)); /* ag-a2's */
+        r.id = "ag-a1";
+        r.key.data = key;
+        r.key.len = sizeof(key);
+        c.seq = d.seq + 1;
+        c.at_us = 1;
+        c.change_case = RELAY__DIR_CHANGE__CHANGE_ROTATE;
+        c.rotate = &r;
+        assert_int_equal(dirlog_apply(&d, &c, err, sizeof(err)), RL_EINVAL);
+        if (strstr(err, "rotate 'ag-a1': the same key as [ag-a2]") == NULL)
+            fail_msg("rotation: got \"%s\"", err);
+    }
+    dir_free(&d);
+}
+
 /* run_bad - refused, nothing allocated, the error names file:line and key */
 static void
 run_bad(void **state)
@@ -291,6 +367,7 @@ main(void)
         UNIT_TMP_TEST(test_next_hop),
         UNIT_TMP_TEST(test_in_subtree),
         UNIT_TMP_TEST(test_missing_file),
+        UNIT_TMP_TEST(test_enrol_rules),
     };
     struct CMUnitTest tests[NBAD + sizeof(fixed) / sizeof(fixed[0])];
     size_t n = 0;

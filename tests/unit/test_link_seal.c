@@ -488,7 +488,7 @@ static const struct req_case rep_cases[] = {
      "reply carries request or refusal fields"},
     {"request box reflected as a reply", RL_ESIG, "does not open"},
     {"cleartext refusal", RL_EPERM,
-     "refused (unauthenticated answer): frame does not?authenticate"},
+     "frame does not?authenticate (unauthenticated answer)"},
     {"refusal with a box", RL_EINVAL, "reply carries request or refusal fields"},
     {"reply with a nonce of 0 bytes", RL_EINVAL, "nonce is 0 bytes"},
     {"reply without a box", RL_EINVAL, "shorter than its tag"},
