@@ -1623,10 +1623,12 @@ store_is_empty(struct store_txn *t)
 static int
 store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged)
 {
-    static const char *names[] = {"messages", "incidents", "drills", "outbox",
-                                  "dues", "corrupt", "seen", "advisories"};
-    MDB_dbi all[] = {s->messages, s->incidents, s->drills, s->outbox,
-                     s->dues, s->corrupt, s->seen, s->advisories};
+    static const char *names[] = {"messages", "incidents", "drills", "outbox", "dues",
+                                  "corrupt", "seen", "advisories", "audit", "peers",
+                                  "meta", "drill_notices", "dirlog", "held", "requests"};
+    MDB_dbi all[] = {s->messages, s->incidents, s->drills, s->outbox, s->dues,
+                     s->corrupt, s->seen, s->advisories, s->audit, s->peers,
+                     s->meta, s->drill_notices, s->dirlog, s->held, s->requests};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(db, names[i]) == 0) {

@@ -247,8 +247,8 @@ int store_identity_put(struct store_txn *t, const char *id, const uint8_t pk[32]
 /* store_is_empty - 1 when nothing is stored yet, 0 if something is, <0 error. */
 int store_is_empty(struct store_txn *t) RL_MUST_CHECK;
 
-/* store_walk - call fn for every record of db ("messages", "incidents",
- * "drills", "outbox", "dues", "corrupt", "seen", "advisories") in key
+/* store_walk - call fn for every record of db (any named db of the list
+ * above: "messages", "incidents", "drills", "outbox", "dues", ...) in key
  * order; stops when fn returns non-zero. For tagged dbs val is the payload
  * without its tag, or, when damaged is set (tag mismatch, logged), the whole
  * stored value. key and val live until fn returns. */

@@ -128,6 +128,18 @@ scan_record(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,
     return why ? scan_found(s, key, klen, why) : 0;
 }
 
+/* scan_plain - one record of a db without tags: read, counted */
+static int
+scan_plain(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+           int damaged)
+{
+    struct scan *s = arg;
+
+    (void)key, (void)klen, (void)val, (void)vlen, (void)damaged;
+    (*s->count)++;
+    return 0;
+}
+
 /* scan_points_at - the record at key names ref (16 bytes) in db */
 static int
 scan_points_at(struct scan *s, const uint8_t *key, size_t klen, const char *db,
@@ -203,10 +215,12 @@ scan_db(struct scan *s, const char *db, store_walk_fn fn, uint64_t *count)
     s->count = count;
     *count = 0;
     rc = store_walk(s->t, db, fn, s);
-    if (rc == RL_ECORRUPT && s->rc == RL_OK) { /* LMDB found a page it cannot use */
-        char why[160];
-        snprintf(why, sizeof(why), "LMDB reports a damaged page after %llu records; the "
-                 "rest of this db cannot be read", (unsigned long long)*count);
+    if (rc != RL_OK && rc != RL_ENOMEM && s->rc == RL_OK) {
+        /* LMDB found a page it cannot use (RL_ECORRUPT), or failed to read
+         * one at all: either way the db is damaged from there on */
+        char why[200];
+        snprintf(why, sizeof(why), "LMDB cannot read this db past %llu records (%s); the "
+                 "rest of it cannot be read", (unsigned long long)*count, rl_strerror(rc));
         scan_found(s, (const uint8_t *)"", 0, why);
         return s->rc;
     }
@@ -223,6 +237,24 @@ scan_db(struct scan *s, const char *db, store_walk_fn fn, uint64_t *count)
         scan_found(s, (const uint8_t *)"", 0, why);
     }
     return s->rc;
+}
+
+/* scan_rest - every page of the dbs no other scan reads, so that LMDB's
+ * own checks (a page it cannot use, a count that does not match) reach
+ * them too: a damaged page anywhere is reported, not only in the records
+ * the node reads often */
+static int
+scan_rest(struct scan *s)
+{
+    static const char *const rest[] = {"seen", "advisories", "peers", "meta",
+                                       "drill_notices", "dirlog", "held", "requests",
+                                       "audit", NULL};
+    uint64_t n;
+    int rc = RL_OK;
+
+    for (size_t i = 0; rest[i] && rc == RL_OK; i++)
+        rc = scan_db(s, rest[i], scan_plain, &n);
+    return rc;
 }
 
 /* scan_audit - the hash chain */
@@ -332,7 +364,8 @@ store_check_run(struct node *n, struct store_check_report *r)
         (rc = scan_db(&s, "incidents", scan_record, &r->incidents)) == RL_OK &&
         (rc = scan_db(&s, "drills", scan_record, &r->drills)) == RL_OK &&
         (rc = scan_db(&s, "outbox", scan_outbox, &r->outbox)) == RL_OK &&
-        (rc = scan_db(&s, "dues", scan_due, &r->dues)) == RL_OK)
+        (rc = scan_db(&s, "dues", scan_due, &r->dues)) == RL_OK &&
+        (rc = scan_rest(&s)) == RL_OK)
         rc = scan_audit(&s);
     store_abort(&t);
     if (rc == RL_OK)
