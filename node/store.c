@@ -12,14 +12,14 @@
  * SECURITY: the tags find damage at rest, not a forger with the file and
  * this code (they are unkeyed): `store check` re-verifies every message's
  * author signature for that. data.mdb is judged by its meta pages, read
- * with pread, before LMDB maps it.
+ * with pread, before LMDB maps it (node/store_file.c).
  *
  * The map is resized under a process-wide rwlock: every transaction holds
  * it shared, store_grow holds it exclusive, as mdb_env_set_mapsize requires
  * that no transaction of this process is open.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
-#include "store.h"
+#include "store_impl.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,32 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include "log.h"
 
-struct store {
-    MDB_env *env;
-    MDB_dbi messages, seen, outbox, incidents, advisories, audit, peers, meta;
-    MDB_dbi dues, drills, drill_notices, dirlog;
-    MDB_dbi held;
-    MDB_dbi requests; /* operator requests and recent forms (issue 8) */
-    MDB_dbi corrupt;
-    char dir[4096];
-    pthread_rwlock_t resize;
-    int64_t map_bytes, map_max_bytes;
-    int readonly;
-    uint64_t outbox_seq; /* committed values */
-    uint64_t audit_seq;
-    uint8_t audit_hash[32];
-};
 
 /* store_rc - translate an LMDB code */
-static int
+int
 store_rc(int rc, const char *what)
 {
     if (rc == 0)
@@ -73,25 +55,8 @@ store_rc(int rc, const char *what)
     return RL_EIO;
 }
 
-static void
-put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* store_meta_get - read a counter or hash from meta, zero if absent */
-static int
+int
 store_meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, void *out,
                size_t len)
 {
@@ -109,7 +74,7 @@ store_meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, void *out,
     return RL_OK;
 }
 
-static int
+int
 store_meta_put(struct store_txn *t, const char *name, const void *val,
                size_t len)
 {
@@ -376,8 +341,8 @@ store_map_max_mb(const struct store *s)
 
 /* record_tag - BLAKE2b-128 over the key and the value: a record moved to
  * another key fails as surely as a changed byte */
-static void
-record_tag(const MDB_val *k, const uint8_t *val, size_t len, uint8_t out[STORE_TAG_LEN])
+void
+store_record_tag(const MDB_val *k, const uint8_t *val, size_t len, uint8_t out[STORE_TAG_LEN])
 {
     crypto_generichash_state st;
 
@@ -388,7 +353,7 @@ record_tag(const MDB_val *k, const uint8_t *val, size_t len, uint8_t out[STORE_T
 }
 
 /* store_key_hex - a key for a log line: hex, cut at 40 bytes */
-static void
+void
 store_key_hex(const MDB_val *k, char *out, size_t outlen)
 {
     size_t n = k->mv_size < 40 ? k->mv_size : 40;
@@ -398,15 +363,15 @@ store_key_hex(const MDB_val *k, char *out, size_t outlen)
 
 /* record_check - RL_OK when value v of key k in db ends in its tag; else
  * logs the damaged record and returns RL_ECORRUPT. *len: the payload. */
-static int
-record_check(const char *db, const MDB_val *k, const MDB_val *v, size_t *len)
+int
+store_record_check(const char *db, const MDB_val *k, const MDB_val *v, size_t *len)
 {
     uint8_t tag[STORE_TAG_LEN];
     char hex[81];
 
     if (v->mv_size >= STORE_TAG_LEN) {
         *len = v->mv_size - STORE_TAG_LEN;
-        record_tag(k, v->mv_data, *len, tag);
+        store_record_tag(k, v->mv_data, *len, tag);
         if (sodium_memcmp(tag, (const uint8_t *)v->mv_data + *len, STORE_TAG_LEN) == 0)
             return RL_OK;
     }
@@ -417,8 +382,8 @@ record_check(const char *db, const MDB_val *k, const MDB_val *v, size_t *len)
 
 /* record_reserve - put key k with room for len payload bytes and the tag;
  * *at is where the caller writes the payload, then calls record_seal */
-static int
-record_reserve(struct store_txn *t, MDB_dbi dbi, MDB_val *k, size_t len, uint8_t **at)
+int
+store_record_reserve(struct store_txn *t, MDB_dbi dbi, MDB_val *k, size_t len, uint8_t **at)
 {
     MDB_val v = {len + STORE_TAG_LEN, NULL};
     int rc = mdb_put(t->txn, dbi, k, &v, MDB_RESERVE);
@@ -428,10 +393,10 @@ record_reserve(struct store_txn *t, MDB_dbi dbi, MDB_val *k, size_t len, uint8_t
 }
 
 /* record_seal - write the tag after the len payload bytes at p */
-static void
-record_seal(const MDB_val *k, uint8_t *p, size_t len)
+void
+store_record_seal(const MDB_val *k, uint8_t *p, size_t len)
 {
-    record_tag(k, p, len, p + len);
+    store_record_tag(k, p, len, p + len);
 }
 
 /* store_seen - 1 if the id was stored before, 0 if not, <0 on error */
@@ -457,10 +422,10 @@ store_put_message(struct store_txn *t, const uint8_t id[16],
     int rc;
 
     put_u64(when, (uint64_t)at_us);
-    rc = record_reserve(t, t->s->messages, &k, len, &at);
+    rc = store_record_reserve(t, t->s->messages, &k, len, &at);
     if (rc == 0) {
         memcpy(at, env, len);
-        record_seal(&k, at, len);
+        store_record_seal(&k, at, len);
     }
     if (rc == 0)
         rc = mdb_put(t->txn, t->s->seen, &k, &w, MDB_NOOVERWRITE);
@@ -478,7 +443,7 @@ store_get_message(struct store_txn *t, const uint8_t id[16], uint8_t **out,
 
     if (rc != 0)
         return store_rc(rc, "read message");
-    if ((rc = record_check("messages", &k, &v, &n)) != RL_OK)
+    if ((rc = store_record_check("messages", &k, &v, &n)) != RL_OK)
         return rc;
     *out = malloc(n ? n : 1);
     if (*out == NULL)
@@ -489,8 +454,8 @@ store_get_message(struct store_txn *t, const uint8_t id[16], uint8_t **out,
 }
 
 /* outbox_prefix - "peer\0" */
-static size_t
-outbox_prefix(const char *peer, uint8_t *key)
+size_t
+store_outbox_prefix(const char *peer, uint8_t *key)
 {
     size_t n = strlen(peer);
 
@@ -507,7 +472,7 @@ store_outbox_add(struct store_txn *t, const char *peer, uint8_t prio,
                  const uint8_t id[16])
 {
     uint8_t key[STORE_KEY_MAX];
-    size_t n = outbox_prefix(peer, key);
+    size_t n = store_outbox_prefix(peer, key);
     MDB_val k, v = {16, (void *)id};
 
     key[n] = prio;
@@ -524,7 +489,7 @@ store_outbox_first(struct store_txn *t, const char *peer, size_t max,
                    struct outbox_item *items, size_t *n)
 {
     uint8_t prefix[STORE_KEY_MAX];
-    size_t plen = outbox_prefix(peer, prefix);
+    size_t plen = store_outbox_prefix(peer, prefix);
     MDB_cursor *c;
     MDB_val k = {plen, prefix}, v;
     int rc;
@@ -567,7 +532,7 @@ int
 store_outbox_remove_id(struct store_txn *t, const char *peer, const uint8_t id[16])
 {
     uint8_t prefix[STORE_KEY_MAX];
-    size_t plen = outbox_prefix(peer, prefix);
+    size_t plen = store_outbox_prefix(peer, prefix);
     MDB_cursor *c;
     MDB_val k = {plen, prefix}, v;
     int rc;
@@ -594,7 +559,7 @@ int
 store_outbox_depth(struct store_txn *t, const char *peer, uint64_t *n)
 {
     uint8_t prefix[STORE_KEY_MAX];
-    size_t plen = outbox_prefix(peer, prefix);
+    size_t plen = store_outbox_prefix(peer, prefix);
     MDB_cursor *c;
     MDB_val k = {plen, prefix}, v;
     int rc;
@@ -623,7 +588,7 @@ store_get_incident(struct store_txn *t, const uint8_t id[16],
 
     if (rc != 0)
         return store_rc(rc, "read incident");
-    if ((rc = record_check("incidents", &k, &v, &n)) != RL_OK)
+    if ((rc = store_record_check("incidents", &k, &v, &n)) != RL_OK)
         return rc;
     *out = relay__incident_record__unpack(NULL, n, v.mv_data);
     return *out ? RL_OK : RL_ECORRUPT;
@@ -641,10 +606,10 @@ store_put_incident(struct store_txn *t, const Relay__IncidentRecord *r)
     if (r->id.len != 16)
         return RL_EINVAL;
     len = relay__incident_record__get_packed_size(r);
-    rc = record_reserve(t, t->s->incidents, &k, len, &at);
+    rc = store_record_reserve(t, t->s->incidents, &k, len, &at);
     if (rc == 0) {
         relay__incident_record__pack(r, at);
-        record_seal(&k, at, len);
+        store_record_seal(&k, at, len);
     }
     return store_rc(rc, "write incident");
 }
@@ -778,7 +743,7 @@ store_get_drill(struct store_txn *t, const uint8_t id[16], Relay__DrillRecord **
 
     if (rc != 0)
         return store_rc(rc, "read drill");
-    if ((rc = record_check("drills", &k, &v, &n)) != RL_OK)
+    if ((rc = store_record_check("drills", &k, &v, &n)) != RL_OK)
         return rc;
     *out = relay__drill_record__unpack(NULL, n, v.mv_data);
     return *out ? RL_OK : RL_ECORRUPT;
@@ -796,10 +761,10 @@ store_put_drill(struct store_txn *t, const Relay__DrillRecord *r)
     if (r->id.len != 16)
         return RL_EINVAL;
     len = relay__drill_record__get_packed_size(r);
-    rc = record_reserve(t, t->s->drills, &k, len, &at);
+    rc = store_record_reserve(t, t->s->drills, &k, len, &at);
     if (rc == 0) {
         relay__drill_record__pack(r, at);
-        record_seal(&k, at, len);
+        store_record_seal(&k, at, len);
     }
     return store_rc(rc, "write drill");
 }
@@ -1080,7 +1045,7 @@ store_audit_verify(struct store_txn *t, uint64_t *entries, uint64_t *bad)
 static size_t
 held_key(const char *peer, const uint8_t id[16], uint8_t *key)
 {
-    size_t n = outbox_prefix(peer, key);
+    size_t n = store_outbox_prefix(peer, key);
 
     memcpy(key + n, id, 16);
     return n + 16;
@@ -1229,520 +1194,4 @@ store_counts(struct store_txn *t, struct store_counts *c)
     c->map_bytes = info.me_mapsize;
     c->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
     return RL_OK;
-}
-
-/* ---------------------------------------------------------------------------
- * Operator requests and paged reads (issue 8 findings 7 and 8). The requests
- * database holds three kinds of keys:
- *   'R' key(16)               -> at(8) answer: a request id's first answer
- *   'F' hash(16)              -> at(8) incident(16): a report form filed here
- *   'T' at(8) kind(1) key(16) -> empty: what to expire, oldest first
- */
-
-/* req_key - one key of the requests database into k (buf of 26 bytes) */
-static size_t
-req_key(uint8_t *buf, char kind, const uint8_t key[16], int64_t at_us)
-{
-    if (kind == 'T') {
-        buf[0] = 'T';
-        put_u64(buf + 1, (uint64_t)at_us);
-        return 10;
-    }
-    buf[0] = (uint8_t)kind;
-    memcpy(buf + 1, key, 16);
-    return 17;
-}
-
-/* req_put - 'R' or 'F' record plus its expiry entry */
-static int
-req_put(struct store_txn *t, char kind, const uint8_t key[16], int64_t at_us,
-        const void *val, size_t len)
-{
-    uint8_t kb[26];
-    MDB_val k = {req_key(kb, kind, key, at_us), kb}, v = {8 + len, NULL};
-    int rc = mdb_put(t->txn, t->s->requests, &k, &v, MDB_RESERVE);
-
-    if (rc != 0)
-        return store_rc(rc, "write request");
-    put_u64(v.mv_data, (uint64_t)at_us);
-    memcpy((uint8_t *)v.mv_data + 8, val, len);
-    req_key(kb, 'T', key, at_us);
-    kb[9] = (uint8_t)kind;
-    memcpy(kb + 10, key, 16);
-    k.mv_size = 26;
-    v.mv_size = 0;
-    v.mv_data = kb; /* an empty value */
-    return store_rc(mdb_put(t->txn, t->s->requests, &k, &v, 0), "write request");
-}
-
-/* req_get - an 'R' or 'F' record: time and a copy of the rest (malloc'd
- * with a NUL after it) */
-static int
-req_get(struct store_txn *t, char kind, const uint8_t key[16], int64_t *at_us,
-        uint8_t **val, size_t *len)
-{
-    uint8_t kb[26];
-    MDB_val k = {req_key(kb, kind, key, 0), kb}, v;
-    int rc = mdb_get(t->txn, t->s->requests, &k, &v);
-
-    if (rc != 0)
-        return store_rc(rc, "read request");
-    if (v.mv_size < 8)
-        return RL_EIO;
-    *at_us = (int64_t)get_u64(v.mv_data);
-    *len = v.mv_size - 8;
-    if ((*val = malloc(*len + 1)) == NULL)
-        return RL_ENOMEM;
-    memcpy(*val, (uint8_t *)v.mv_data + 8, *len);
-    (*val)[*len] = '\0';
-    return RL_OK;
-}
-
-/* store_request_get - the first answer to request key */
-int
-store_request_get(struct store_txn *t, const uint8_t key[16], int64_t *at_us,
-                  char **answer)
-{
-    size_t len;
-
-    return req_get(t, 'R', key, at_us, (uint8_t **)answer, &len);
-}
-
-/* store_request_put - remember the answer to request key */
-int
-store_request_put(struct store_txn *t, const uint8_t key[16], int64_t at_us,
-                  const char *answer)
-{
-    return req_put(t, 'R', key, at_us, answer, strlen(answer));
-}
-
-/* store_form_get - when a report form with this hash was last filed here */
-int
-store_form_get(struct store_txn *t, const uint8_t hash[16], int64_t *at_us,
-               uint8_t incident[16])
-{
-    uint8_t *val;
-    size_t len;
-    int rc = req_get(t, 'F', hash, at_us, &val, &len);
-
-    if (rc != RL_OK)
-        return rc;
-    if (len != 16)
-        rc = RL_EIO;
-    else
-        memcpy(incident, val, 16);
-    free(val);
-    return rc;
-}
-
-/* store_form_put - a report form with this hash filed now as incident */
-int
-store_form_put(struct store_txn *t, const uint8_t hash[16], int64_t at_us,
-               const uint8_t incident[16])
-{
-    return req_put(t, 'F', hash, at_us, incident, 16);
-}
-
-/* store_requests_expire - forget up to max records older than before_us */
-int
-store_requests_expire(struct store_txn *t, int64_t before_us, size_t max, size_t *n)
-{
-    uint8_t kb[26], rk[26];
-    MDB_cursor *c;
-    MDB_val k = {1, kb}, v;
-    int rc;
-
-    *n = 0;
-    kb[0] = 'T';
-    if ((rc = mdb_cursor_open(t->txn, t->s->requests, &c)) != 0)
-        return store_rc(rc, "cursor");
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && *n < max;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        const uint8_t *p = k.mv_data;
-        MDB_val rkv, rv;
-        if (k.mv_size != 26 || p[0] != 'T' || (int64_t)get_u64(p + 1) >= before_us)
-            break;
-        /* the record itself, unless a newer one replaced it */
-        rkv.mv_size = req_key(rk, (char)p[9], p + 10, 0);
-        rkv.mv_data = rk;
-        if (mdb_get(t->txn, t->s->requests, &rkv, &rv) == 0 && rv.mv_size >= 8 &&
-            get_u64(rv.mv_data) == get_u64(p + 1) &&
-            (rc = mdb_del(t->txn, t->s->requests, &rkv, NULL)) != 0)
-            break;
-        if ((rc = mdb_cursor_del(c, 0)) != 0)
-            break;
-        (*n)++;
-    }
-    mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "expire requests");
-}
-
-/* store_page_ids - up to max ids of db after the id after (NULL: from the
- * first), in key order */
-int
-store_page_ids(struct store_txn *t, const char *db, const uint8_t *after, size_t max,
-               uint8_t *ids, size_t *n, int *more)
-{
-    MDB_dbi dbi = strcmp(db, "advisories") == 0 ? t->s->advisories
-                  : strcmp(db, "drills") == 0   ? t->s->drills
-                                                : t->s->incidents;
-    MDB_cursor *c;
-    MDB_val k = {16, (void *)after}, v;
-    int rc;
-
-    *n = 0;
-    *more = 0;
-    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
-        return store_rc(rc, "cursor");
-    rc = after ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
-    if (rc == 0 && after && k.mv_size == 16 && memcmp(k.mv_data, after, 16) == 0)
-        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 16)
-            continue;
-        if (*n == max) {
-            *more = 1;
-            break;
-        }
-        memcpy(ids + 16 * (*n)++, k.mv_data, 16);
-    }
-    mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "list");
-}
-
-/* store_db_entries - how many records db ("incidents", "advisories",
- * "drills") holds */
-int
-store_db_entries(struct store_txn *t, const char *db, uint64_t *n)
-{
-    MDB_dbi dbi = strcmp(db, "advisories") == 0 ? t->s->advisories
-                  : strcmp(db, "drills") == 0   ? t->s->drills
-                                                : t->s->incidents;
-    MDB_stat st;
-    int rc = mdb_stat(t->txn, dbi, &st);
-
-    *n = rc == 0 ? st.ms_entries : 0;
-    return store_rc(rc, "stat");
-}
-
-/* ------------------------------------------------------------------------
- * Before the store is trusted: the lock, the file, the node it belongs to.
- */
-
-/* store_lock - exclusive flock on <dir>/relay.lock, which then holds our
- * pid; RL_EDUP with the holder's pid in *holder when another process has it */
-int
-store_lock(const char *dir, int *fd, long *holder)
-{
-    char path[4200], buf[32];
-    ssize_t got;
-    int f;
-
-    *fd = -1;
-    *holder = 0;
-    snprintf(path, sizeof(path), "%s/relay.lock", dir);
-    f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (f < 0)
-        return RL_EIO;
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        got = pread(f, buf, sizeof(buf) - 1, 0);
-        if (got > 0) {
-            buf[got] = '\0';
-            *holder = strtol(buf, NULL, 10);
-        }
-        close(f);
-        return e == EWOULDBLOCK ? RL_EDUP : RL_EIO;
-    }
-    got = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (ftruncate(f, 0) != 0 || pwrite(f, buf, (size_t)got, 0) != got) {
-        close(f);
-        return RL_EIO;
-    }
-    *fd = f;
-    return RL_OK;
-}
-
-/* meta_u32, meta_u64 - little-endian host fields of an LMDB meta page */
-static uint32_t
-meta_u32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t
-meta_u64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* Offsets in an LMDB meta page (lmdb.h MDB_meta after the 16-byte page
- * header, 64-bit build): mm_magic, mm_version, mm_dbs[FREE_DBI].md_pad
- * (the page size), mm_last_pg, mm_txnid. */
-#define META_HDR 16
-#define META_MAGIC (META_HDR + 0)
-#define META_VERSION (META_HDR + 4)
-#define META_PSIZE (META_HDR + 24)
-#define META_LAST_PG (META_HDR + 120)
-#define META_TXNID (META_HDR + 128)
-#define META_LEN (META_HDR + 136)
-#define META_P_META 0x08
-
-/* meta_valid - the meta page at p carries LMDB's magic and version */
-static int
-meta_valid(const uint8_t *p)
-{
-    return (p[10] & META_P_META) &&
-           meta_u32(p + META_MAGIC) == 0xBEEFC0DEu && meta_u32(p + META_VERSION) == 1;
-}
-
-/* store_file_check - data.mdb against LMDB's own account of it */
-int
-store_file_check(const char *dir, char *why, size_t whylen)
-{
-    char path[4200];
-    uint8_t m[2][META_LEN];
-    const uint8_t *use;
-    uint64_t psize, last_pg, need;
-    struct stat st;
-    int fd, ok1;
-
-    snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? RL_ENOTFOUND : RL_EIO;
-    }
-    if (fstat(fd, &st) != 0) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
-        close(fd);
-        return RL_EIO;
-    }
-    if (st.st_size == 0) {
-        snprintf(why, whylen, "%s is empty (0 bytes)", path);
-        close(fd);
-        return RL_ECORRUPT;
-    }
-    if (pread(fd, m[0], META_LEN, 0) != META_LEN || !meta_valid(m[0])) {
-        snprintf(why, whylen, "%s (%lld bytes) is not an LMDB file: its first meta page "
-                 "has no LMDB magic and version", path, (long long)st.st_size);
-        close(fd);
-        return RL_ECORRUPT;
-    }
-    psize = meta_u32(m[0] + META_PSIZE);
-    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) ||
-        (uint64_t)st.st_size < 2 * psize) {
-        snprintf(why, whylen, "%s is %lld bytes, shorter than its two meta pages of %llu "
-                 "bytes (truncated)", path, (long long)st.st_size, (unsigned long long)psize);
-        close(fd);
-        return RL_ECORRUPT;
-    }
-    ok1 = pread(fd, m[1], META_LEN, (off_t)psize) == META_LEN && meta_valid(m[1]);
-    close(fd);
-    if (!ok1) { /* LMDB itself refuses it then (MDB_INVALID): say which page */
-        snprintf(why, whylen, "%s (%lld bytes): its second meta page (at byte %llu) has no "
-                 "LMDB magic and version", path, (long long)st.st_size,
-                 (unsigned long long)psize);
-        return RL_ECORRUPT;
-    }
-    use = meta_u64(m[1] + META_TXNID) > meta_u64(m[0] + META_TXNID) ? m[1] : m[0];
-    last_pg = meta_u64(use + META_LAST_PG);
-    need = (last_pg + 1) * psize;
-    if (last_pg > ((uint64_t)1 << 40) || (uint64_t)st.st_size < need) {
-        snprintf(why, whylen, "%s is %lld bytes, but LMDB's meta page (transaction %llu) "
-                 "counts %llu pages of %llu bytes = %llu bytes (truncated)", path,
-                 (long long)st.st_size, (unsigned long long)meta_u64(use + META_TXNID),
-                 (unsigned long long)(last_pg + 1), (unsigned long long)psize,
-                 (unsigned long long)need);
-        return RL_ECORRUPT;
-    }
-    return RL_OK;
-}
-
-/* store_identity_get - the node id and key recorded by --init */
-int
-store_identity_get(struct store_txn *t, char id[STORE_PEER_MAX], uint8_t pk[32])
-{
-    MDB_val k = {7, (void *)"node_id"}, v;
-    int rc = mdb_get(t->txn, t->s->meta, &k, &v);
-
-    if (rc != 0)
-        return store_rc(rc, "read node id");
-    if (v.mv_size == 0 || v.mv_size >= STORE_PEER_MAX)
-        return RL_ECORRUPT;
-    memcpy(id, v.mv_data, v.mv_size);
-    id[v.mv_size] = '\0';
-    k.mv_size = 7;
-    k.mv_data = (void *)"node_pk";
-    if ((rc = mdb_get(t->txn, t->s->meta, &k, &v)) != 0)
-        return rc == MDB_NOTFOUND ? RL_ECORRUPT : store_rc(rc, "read node key");
-    if (v.mv_size != 32)
-        return RL_ECORRUPT;
-    memcpy(pk, v.mv_data, 32);
-    return RL_OK;
-}
-
-/* store_identity_put - record the node id and key */
-int
-store_identity_put(struct store_txn *t, const char *id, const uint8_t pk[32])
-{
-    int rc = store_meta_put(t, "node_id", id, strlen(id));
-
-    return rc ? rc : store_meta_put(t, "node_pk", pk, 32);
-}
-
-/* store_is_empty - 1 when no database holds a record (a store LMDB just
- * made), 0 when something is there, <0 on error */
-int
-store_is_empty(struct store_txn *t)
-{
-    MDB_dbi all[] = {t->s->messages, t->s->incidents, t->s->audit, t->s->meta,
-                     t->s->dirlog, t->s->outbox};
-    MDB_stat st;
-    int rc;
-
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        if ((rc = mdb_stat(t->txn, all[i], &st)) != 0)
-            return store_rc(rc, "stat");
-        if (st.ms_entries)
-            return 0;
-    }
-    return 1;
-}
-
-/* ------------------------------------------------------------------------
- * The full scan (node/store_check.c) and the corrupt queue.
- */
-
-/* store_dbi - a database by name; *tagged when its values end in a tag */
-static int
-store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged)
-{
-    static const char *names[] = {"messages", "incidents", "drills", "outbox", "dues",
-                                  "corrupt", "seen", "advisories", "audit", "peers",
-                                  "meta", "drill_notices", "dirlog", "held", "requests"};
-    MDB_dbi all[] = {s->messages, s->incidents, s->drills, s->outbox, s->dues,
-                     s->corrupt, s->seen, s->advisories, s->audit, s->peers,
-                     s->meta, s->drill_notices, s->dirlog, s->held, s->requests};
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(db, names[i]) == 0) {
-            *dbi = all[i];
-            *tagged = i < 3;
-            return RL_OK;
-        }
-    return RL_EINVAL;
-}
-
-/* store_walk - every record of db in key order */
-int
-store_walk(struct store_txn *t, const char *db, store_walk_fn fn, void *arg)
-{
-    MDB_cursor *c;
-    MDB_val k, v;
-    MDB_dbi dbi;
-    int tagged, rc, stop = 0;
-
-    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
-        return rc;
-    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
-        return store_rc(rc, "cursor");
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && !stop;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        size_t len = v.mv_size;
-        int damaged = tagged && record_check(db, &k, &v, &len) != RL_OK;
-        stop = fn(arg, k.mv_data, k.mv_size, v.mv_data, damaged ? v.mv_size : len, damaged);
-    }
-    mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "walk");
-}
-
-/* store_has - 1 when db holds key, 0 when not, <0 on error */
-int
-store_has(struct store_txn *t, const char *db, const uint8_t *key, size_t klen)
-{
-    MDB_val k = {klen, (void *)key}, v;
-    MDB_dbi dbi;
-    int tagged, rc;
-
-    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
-        return rc;
-    rc = mdb_get(t->txn, dbi, &k, &v);
-    return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : store_rc(rc, "read");
-}
-
-/* store_entries - the record count LMDB keeps for db */
-int
-store_entries(struct store_txn *t, const char *db, uint64_t *n)
-{
-    MDB_stat st;
-    MDB_dbi dbi;
-    int tagged, rc;
-
-    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
-        return rc;
-    if ((rc = mdb_stat(t->txn, dbi, &st)) != 0)
-        return store_rc(rc, "stat");
-    *n = st.ms_entries;
-    return RL_OK;
-}
-
-/* store_outbox_drop_id - delete every outbox entry that names id */
-static int
-store_outbox_drop_id(struct store_txn *t, const uint8_t id[16], size_t *dropped)
-{
-    MDB_cursor *c;
-    MDB_val k, v;
-    int rc;
-
-    *dropped = 0;
-    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
-        return store_rc(rc, "cursor");
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != 16 || memcmp(v.mv_data, id, 16) != 0)
-            continue;
-        if ((rc = mdb_cursor_del(c, 0)) != 0)
-            break;
-        (*dropped)++;
-    }
-    mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "drop outbox entry");
-}
-
-/* store_quarantine - move message id to corrupt with reason */
-int
-store_quarantine(struct store_txn *t, const uint8_t id[16], const char *reason,
-                 int64_t at_us)
-{
-    Relay__CorruptRecord r = RELAY__CORRUPT_RECORD__INIT;
-    MDB_val k = {16, (void *)id}, v, cv;
-    char detail[256];
-    size_t dropped;
-    int rc = mdb_get(t->txn, t->s->messages, &k, &v);
-
-    if (rc != 0)
-        return store_rc(rc, "read message"); /* RL_ENOTFOUND: moved already */
-    r.db = (char *)"messages";
-    r.key.data = (uint8_t *)id;
-    r.key.len = 16;
-    r.original.data = v.mv_data; /* valid until the delete below */
-    r.original.len = v.mv_size;
-    r.reason = (char *)reason;
-    r.at_us = at_us;
-    cv.mv_size = relay__corrupt_record__get_packed_size(&r);
-    if ((rc = mdb_put(t->txn, t->s->corrupt, &k, &cv, MDB_RESERVE)) != 0)
-        return store_rc(rc, "write corrupt");
-    relay__corrupt_record__pack(&r, cv.mv_data);
-    if ((rc = mdb_del(t->txn, t->s->messages, &k, NULL)) != 0)
-        return store_rc(rc, "remove message");
-    if ((rc = store_outbox_drop_id(t, id, &dropped)) != RL_OK)
-        return rc;
-    snprintf(detail, sizeof(detail), "%s; %zu outbox entries removed", reason, dropped);
-    return store_audit(t, at_us, "quarantined", id, "", detail);
 }
