@@ -1204,18 +1204,19 @@ ctl_show(struct node *n, json_t *req)
 /* link_json - one neighbour's state */
 static json_t *
 link_json(struct node *n, struct store_txn *t, const char *peer, int up,
-          int connected, const struct held_counts *held)
+          int connected)
 {
-    uint64_t depth = 0, acked = 0;
+    uint64_t depth = 0, acked = 0, held = 0;
     int64_t last = 0;
     json_t *o;
 
     if (store_outbox_depth(t, peer, &depth) != RL_OK ||
+        store_held_depth(t, peer, &held) != RL_OK ||
         store_peer_get(t, peer, &last, &acked) != RL_OK)
         return NULL;
     o = json_pack("{s:s,s:s,s:b,s:I,s:I,s:o,s:I}", "peer", peer, "direction",
                   up ? "up" : "down", "connected", connected, "outbox",
-                  (json_int_t)depth, "held", (json_int_t)held_count_for(held, peer),
+                  (json_int_t)depth, "held", (json_int_t)held,
                   "last_ack", iso_json(last), "acked", (json_int_t)acked);
     if (o && up && atomic_load(&n->up_skew_at_us) != 0) {
         /* the parent's clock minus ours, from its last reply */
@@ -1236,13 +1237,11 @@ static json_t *
 ctl_status(struct node *n)
 {
     struct store_counts c;
-    struct held_counts held;
     struct store_txn t;
     json_t *rep, *links;
     int64_t now_ms = clock_mono_ms();
 
-    if (store_begin(n->store, 0, &t) != RL_OK || store_counts(&t, &c) != RL_OK ||
-        held_counts(&t, &held) != RL_OK) {
+    if (store_begin(n->store, 0, &t) != RL_OK || store_counts(&t, &c) != RL_OK) {
         store_abort(&t);
         return ctl_error("%s", "cannot read the store");
     }
@@ -1258,13 +1257,13 @@ ctl_status(struct node *n)
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)c.messages,
                   "incidents", (json_int_t)c.incidents, "advisories",
                   (json_int_t)c.advisories, "audit", (json_int_t)c.audit,
-                  "outbox", (json_int_t)c.outbox, "held", (json_int_t)held.total,
+                  "outbox", (json_int_t)c.outbox, "held", (json_int_t)c.held,
                   "map_bytes", (json_int_t)c.map_bytes, "used_bytes",
                   (json_int_t)c.used_bytes, "corrupt", (json_int_t)c.corrupt));
     links = json_array();
     if (n->parent)
         json_array_append_new(links, link_json(n, &t, n->parent->id, 1,
-                                               atomic_load(&n->up_pipes) > 0, &held));
+                                               atomic_load(&n->up_pipes) > 0));
     for (size_t i = 0; i < node_dir(n)->n; i++) {
         const struct dir_node *d = &node_dir(n)->nodes[i];
         int64_t seen;
@@ -1272,7 +1271,7 @@ ctl_status(struct node *n)
             continue;
         seen = n->child_seen_ms && i < n->n_child_seen ? atomic_load(&n->child_seen_ms[i]) : 0;
         json_array_append_new(links, link_json(n, &t, d->id, 0,
-            seen > 0 && now_ms - seen < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms, &held));
+            seen > 0 && now_ms - seen < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms));
     }
     store_abort(&t);
     json_object_set_new(rep, "links", links);
@@ -1285,15 +1284,17 @@ ctl_held(struct node *n)
 {
     struct store_txn t;
     json_t *rep, *v;
+    size_t total = 0;
 
     if (store_begin(n->store, 0, &t) != RL_OK)
         return ctl_error("%s", "cannot read the store");
-    v = held_view(&t);
+    v = held_view(&t, &total);
     store_abort(&t);
     if (v == NULL)
         return ctl_error("%s", "cannot read the held messages");
     rep = ctl_ok();
     json_object_set_new(rep, "held", v);
+    json_object_set_new(rep, "total", json_integer((json_int_t)total));
     return rep;
 }
 

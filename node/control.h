@@ -46,7 +46,8 @@
  *       -> {"ok":true,"entries":N,"intact":bool,"first_bad":SEQ|null}
  *   {"verb":"held"}
  *       -> {"ok":true,"held":[{id,peer,reason,first,last,transient,attempts,
- *          state,next_retry?}]}: messages a neighbour refused (node/held.c)
+ *          state,next_retry?}],"total":N}: messages a neighbour refused
+ *          (node/held.c), the first 1000 of total
  *   {"verb":"release","id":HEX,"peer":P?}
  *       queue a held message again -> {"ok":true,"released":N}
  *   {"verb":"drop","id":HEX,"reason":TEXT,"peer":P?}

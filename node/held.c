@@ -16,8 +16,8 @@
  * audit entry and its incident event commit together or not at all.
  *
  * DIAGNOSTICS: each hold is logged by the writer as a warning naming the
- * message, the peer and the reason; held_view lists them for operators and
- * held_counts counts them per link for status.
+ * message, the peer and the reason; held_view lists them for operators, and
+ * status counts them per link (store_held_depth).
  */
 #include "held.h"
 
@@ -170,7 +170,7 @@ held_pass_free(struct held_pass *p)
 
 /* held_retry_due - queue again every transient hold whose time has come */
 int
-held_retry_due(struct store_txn *t, struct node *n, int64_t now, int *acted)
+held_retry_due(struct store_txn *t, int64_t now, int *acted)
 {
     struct held_pass p = {.due_before = now};
     char hex[ENV_ID_HEX];
@@ -190,7 +190,6 @@ held_retry_due(struct store_txn *t, struct node *n, int64_t now, int *acted)
     if (rc == RL_OK)
         *acted += (int)p.n;
     held_pass_free(&p);
-    (void)n;
     return rc;
 }
 
@@ -267,53 +266,22 @@ held_drop(struct store_txn *t, struct node *n, const uint8_t id[16],
     return rc;
 }
 
-/* held_counts_add - count one record for its peer */
-static int
-held_counts_add(void *arg, const Relay__HeldRecord *r)
-{
-    struct held_counts *c = arg;
+/* A view: at most HELD_VIEW_MAX records, and how many there are in all. */
+struct held_list {
+    json_t *a;
+    size_t total;
+};
 
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].peer, r->peer) == 0) {
-            c->v[i].held++;
-            c->total++;
-            return RL_OK;
-        }
-    if (c->n < HELD_PEERS_MAX) {
-        snprintf(c->v[c->n].peer, sizeof(c->v[c->n].peer), "%s", r->peer);
-        c->v[c->n++].held = 1;
-    }
-    c->total++;
-    return RL_OK;
-}
-
-/* held_counts - held messages per peer */
-int
-held_counts(struct store_txn *t, struct held_counts *c)
-{
-    memset(c, 0, sizeof(*c));
-    return store_held_each(t, held_counts_add, c);
-}
-
-/* held_count_for - the count of peer in c */
-uint64_t
-held_count_for(const struct held_counts *c, const char *peer)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].peer, peer) == 0)
-            return c->v[i].held;
-    return 0;
-}
-
-/* held_json_add - one record as JSON into the array */
+/* held_json_add - one record as JSON into the list */
 static int
 held_json_add(void *arg, const Relay__HeldRecord *r)
 {
-    json_t *a = arg, *o;
+    struct held_list *l = arg;
     char hex[ENV_ID_HEX], at[40], last[40], next[40];
     const char *state;
+    json_t *o;
 
-    if (json_array_size(a) >= HELD_VIEW_MAX)
+    if (l->total++ >= HELD_VIEW_MAX)
         return RL_OK;
     if (r->id.len == 16)
         env_id_hex(r->id.data, hex);
@@ -328,18 +296,20 @@ held_json_add(void *arg, const Relay__HeldRecord *r)
                   r->transient, "attempts", (int)r->attempts, "state", state);
     if (o && r->transient && !r->queued)
         json_object_set_new(o, "next_retry", json_string(next));
-    return o && json_array_append_new(a, o) == 0 ? RL_OK : RL_ENOMEM;
+    return o && json_array_append_new(l->a, o) == 0 ? RL_OK : RL_ENOMEM;
 }
 
-/* held_view - every held message (up to HELD_VIEW_MAX) as a JSON array */
+/* held_view - the held messages (at most HELD_VIEW_MAX) as a new JSON
+ * array, and their number in all in *total */
 json_t *
-held_view(struct store_txn *t)
+held_view(struct store_txn *t, size_t *total)
 {
-    json_t *a = json_array();
+    struct held_list l = {json_array(), 0};
 
-    if (a == NULL || store_held_each(t, held_json_add, a) != RL_OK) {
-        json_decref(a);
+    if (l.a == NULL || store_held_each(t, held_json_add, &l) != RL_OK) {
+        json_decref(l.a);
         return NULL;
     }
-    return a;
+    *total = l.total;
+    return l.a;
 }

@@ -2,7 +2,7 @@
  * held.h - messages a neighbour refused, held with the reason (node/held.c).
  *
  * Every function taking a store_txn runs in the writer's write transaction
- * (held_view and held_counts also in a read one). Nothing here removes a
+ * (held_view also in a read one). Nothing here removes a
  * message from the store; held_drop only ends its hold.
  */
 #ifndef RELAY_HELD_H
@@ -13,7 +13,6 @@
 
 #include "store.h"
 
-#define HELD_PEERS_MAX 64
 #define HELD_VIEW_MAX 1000
 
 struct node;
@@ -28,7 +27,7 @@ int held_refused(struct store_txn *t, struct node *n, const char *peer,
 int held_forwarded(struct store_txn *t, const char *peer, const uint8_t id[16]) RL_MUST_CHECK;
 /* held_retry_due - queue again every transient hold due at now; adds the
  * number queued to *acted. */
-int held_retry_due(struct store_txn *t, struct node *n, int64_t now, int *acted) RL_MUST_CHECK;
+int held_retry_due(struct store_txn *t, int64_t now, int *acted) RL_MUST_CHECK;
 /* held_next_us - the earliest retry time of a waiting transient hold, 0 if
  * none. */
 int held_next_us(struct store_txn *t, int64_t *next_us) RL_MUST_CHECK;
@@ -45,19 +44,9 @@ int held_release(struct store_txn *t, struct node *n, const uint8_t id[16],
 int held_drop(struct store_txn *t, struct node *n, const uint8_t id[16],
               const char *peer, const char *reason, int64_t now, int *count) RL_MUST_CHECK;
 
-struct held_counts {
-    struct {
-        char peer[STORE_PEER_MAX];
-        uint64_t held;
-    } v[HELD_PEERS_MAX];
-    size_t n;
-    uint64_t total;
-};
-/* held_counts - held messages per peer, and in all. */
-int held_counts(struct store_txn *t, struct held_counts *c) RL_MUST_CHECK;
-uint64_t held_count_for(const struct held_counts *c, const char *peer);
-/* held_view - the held messages (at most HELD_VIEW_MAX) as a new JSON array
- * the caller owns; NULL on a store error. */
-json_t *held_view(struct store_txn *t);
+/* held_view - the held messages (at most HELD_VIEW_MAX, in peer and id
+ * order) as a new JSON array the caller owns, their number in all in
+ * *total; NULL on a store error. */
+json_t *held_view(struct store_txn *t, size_t *total);
 
 #endif

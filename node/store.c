@@ -527,31 +527,45 @@ store_outbox_del(struct store_txn *t, const struct outbox_item *it)
     return rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "dequeue");
 }
 
+/* prefix_scan - walk the records of dbi whose key starts with prefix:
+ * count them, or (with del set) delete the first whose value is del (16
+ * bytes) and stop there */
+static int
+prefix_scan(struct store_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+            const uint8_t *del, uint64_t *count, const char *what)
+{
+    MDB_cursor *c;
+    MDB_val k = {plen, (void *)prefix}, v;
+    int rc;
+
+    *count = 0;
+    if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (del && v.mv_size == 16 && memcmp(v.mv_data, del, 16) == 0) {
+            rc = mdb_cursor_del(c, 0);
+            (*count)++;
+            break;
+        }
+        if (!del)
+            (*count)++;
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, what);
+}
+
 /* store_outbox_remove_id - delete id from peer's outbox, wherever it is */
 int
 store_outbox_remove_id(struct store_txn *t, const char *peer, const uint8_t id[16])
 {
     uint8_t prefix[STORE_KEY_MAX];
     size_t plen = store_outbox_prefix(peer, prefix);
-    MDB_cursor *c;
-    MDB_val k = {plen, prefix}, v;
-    int rc;
+    uint64_t n;
 
-    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
-        return store_rc(rc, "cursor");
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
-            rc = MDB_NOTFOUND;
-            break;
-        }
-        if (v.mv_size == 16 && memcmp(v.mv_data, id, 16) == 0) {
-            rc = mdb_cursor_del(c, 0);
-            break;
-        }
-    }
-    mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "dequeue");
+    return prefix_scan(t, t->s->outbox, prefix, plen, id, &n, "dequeue");
 }
 
 /* store_outbox_depth - entries queued for peer */
@@ -560,21 +574,8 @@ store_outbox_depth(struct store_txn *t, const char *peer, uint64_t *n)
 {
     uint8_t prefix[STORE_KEY_MAX];
     size_t plen = store_outbox_prefix(peer, prefix);
-    MDB_cursor *c;
-    MDB_val k = {plen, prefix}, v;
-    int rc;
 
-    *n = 0;
-    if ((rc = mdb_cursor_open(t->txn, t->s->outbox, &c)) != 0)
-        return store_rc(rc, "cursor");
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-            break;
-        (*n)++;
-    }
-    mdb_cursor_close(c);
-    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "read outbox");
+    return prefix_scan(t, t->s->outbox, prefix, plen, NULL, n, "read outbox");
 }
 
 /* store_get_incident - decode a stored incident record */
@@ -1100,6 +1101,16 @@ store_held_del(struct store_txn *t, const char *peer, const uint8_t id[16])
     return store_rc(mdb_del(t->txn, t->s->held, &k, NULL), "delete held");
 }
 
+/* store_held_depth - messages held for peer */
+int
+store_held_depth(struct store_txn *t, const char *peer, uint64_t *n)
+{
+    uint8_t prefix[STORE_KEY_MAX];
+    size_t plen = store_outbox_prefix(peer, prefix);
+
+    return prefix_scan(t, t->s->held, prefix, plen, NULL, n, "read held");
+}
+
 /* store_held_each - call fn on every held record, in key order */
 int
 store_held_each(struct store_txn *t, int (*fn)(void *, const Relay__HeldRecord *),
@@ -1181,7 +1192,8 @@ store_counts(struct store_txn *t, struct store_counts *c)
         uint64_t *out;
     } rows[] = {{t->s->messages, &c->messages}, {t->s->incidents, &c->incidents},
                 {t->s->advisories, &c->advisories}, {t->s->audit, &c->audit},
-                {t->s->outbox, &c->outbox}, {t->s->corrupt, &c->corrupt}};
+                {t->s->outbox, &c->outbox}, {t->s->corrupt, &c->corrupt},
+                {t->s->held, &c->held}};
     int rc;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -75,7 +75,7 @@ struct outbox_item {
 };
 
 struct store_counts {
-    uint64_t messages, incidents, advisories, audit, outbox, corrupt;
+    uint64_t messages, incidents, advisories, audit, outbox, corrupt, held;
     uint64_t map_bytes, used_bytes;
 };
 
@@ -186,6 +186,8 @@ int store_held_put(struct store_txn *t, const Relay__HeldRecord *r) RL_MUST_CHEC
 int store_held_get(struct store_txn *t, const char *peer, const uint8_t id[16],
                    Relay__HeldRecord **out) RL_MUST_CHECK;
 int store_held_del(struct store_txn *t, const char *peer, const uint8_t id[16]) RL_MUST_CHECK;
+/* store_held_depth - the number of messages held for peer. */
+int store_held_depth(struct store_txn *t, const char *peer, uint64_t *n) RL_MUST_CHECK;
 int store_held_each(struct store_txn *t, int (*fn)(void *, const Relay__HeldRecord *),
                     void *arg) RL_MUST_CHECK;
 

@@ -442,7 +442,7 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                                             &w->emits, &wk->acted)) != RL_OK ||
                           (rc = emits_drain(w, t)) != RL_OK))
                 return rc;
-            if ((rc = held_retry_due(t, w->node, clock_now_us(), &wk->acted)) != RL_OK)
+            if ((rc = held_retry_due(t, clock_now_us(), &wk->acted)) != RL_OK)
                 return rc;
             continue;
         }
@@ -509,7 +509,6 @@ group_log(struct writer *w, struct work *list)
                          wk->peer ? wk->peer : "*", wk->acted, wk->held_reason);
             continue;
         }
-
         if (wk->type == WORK_QUARANTINE) {
             for (size_t i = 0; i < wk->nacked; i++) {
                 env_id_hex(wk->acked[i].id, hex);

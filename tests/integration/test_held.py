@@ -169,6 +169,7 @@ class HeldTest(FedTest):
         self.assertEqual((h["id"], h["peer"], h["transient"]), (big, "ncert", False))
         self.assertEqual(h["state"], "waiting for operator")
         self.assertEqual(self.link("taipei", "ncert")["held"], 1)
+        self.assertEqual(self.fed.ctl("taipei", "held")["total"], 1)
         self.assertIn(big, self.stored_messages("taipei"))
         self.assertIn(("held", big, "ncert"), self.audit("taipei"))
         ev = [e for e in self.history("taipei", big) if e["what"] == "refused by ncert"]

@@ -942,8 +942,10 @@ show_held(struct args *a, const json_t *rep)
         if (json_is_string(json_object_get(v, "next_retry")))
             printf("  next retry %s\n", jget(v, "next_retry"));
     }
-    printf("%zu held; relayctl release ID once the cause is fixed, or relayctl drop ID "
-           "--reason TEXT to give one up\n", json_array_size(held));
+    if (json_integer_value(json_object_get(rep, "total")) > (json_int_t)json_array_size(held))
+        printf("%zu shown of %s held\n", json_array_size(held), jget(rep, "total"));
+    printf("%s held; relayctl release ID once the cause is fixed, or relayctl drop ID "
+           "--reason TEXT to give one up\n", jget(rep, "total"));
     return 0;
 }
 
