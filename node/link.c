@@ -267,6 +267,7 @@ link_skew_note(struct node *n, int64_t parent_us, int64_t local_us)
 
     atomic_store(&n->up_skew_us, skew);
     atomic_store(&n->up_skew_at_us, local_us);
+    atomic_store(&n->up_skew_mono_ms, clock_mono_ms());
     pthread_mutex_lock(&n->mu);
     if (bad != n->up_skew_bad ||
         (bad && (skew - n->up_skew_logged_us > bound || n->up_skew_logged_us - skew > bound))) {
@@ -296,6 +297,12 @@ link_skew_check(struct node *n, int *refuse, char *why, size_t whylen)
 
     *refuse = 0;
     if (n->parent == NULL || at == 0 || (skew <= bound && skew >= -bound))
+        return NULL;
+    /* only a skew measured on the link as it is now: with the link down, or
+     * no reply for a while, this node's clock may have been set right since */
+    if (atomic_load(&n->up_pipes) == 0 ||
+        clock_mono_ms() - atomic_load(&n->up_skew_mono_ms) >
+            2 * (n->cfg.poll_hold_ms + n->cfg.link_timeout_ms))
         return NULL;
     skew_words(skew, words, sizeof(words));
     clock_format_iso(at, when, sizeof(when));

@@ -72,7 +72,8 @@ int link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
  * when it crosses max_skew_s, or moves by more than that again. */
 void link_skew_note(struct node *n, int64_t parent_us, int64_t local_us);
 /* link_skew_check - before filing: NULL when this node's clock agrees with
- * its parent's (or was never compared); otherwise a sentence for the
+ * its parent's (or was never compared, or the comparison is not current:
+ * link down, or no reply for twice poll_hold_ms + link_timeout_ms); otherwise a sentence for the
  * operator in why, and *refuse set when the parent would refuse what is
  * filed now (further off than its freshness window, max_future_s ahead or
  * max_age_s behind, judged with this node's settings). */

@@ -60,6 +60,7 @@ struct node {
     /* the parent's clock minus ours, from its replies (link_skew_note) */
     _Atomic int64_t up_skew_us;
     _Atomic int64_t up_skew_at_us; /* when measured (our clock); 0: never */
+    _Atomic int64_t up_skew_mono_ms; /* when measured (monotonic) */
     int64_t up_skew_logged_us;     /* the skew last warned about (under mu) */
     int up_skew_bad;               /* beyond max_skew_s when last logged (under mu) */
 

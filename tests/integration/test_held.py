@@ -133,6 +133,17 @@ class HeldTest(FedTest):
         self.assertIn("8 d", self.link("ag-a", "taipei")["clock_warning"])
         self.assertIn("WARNING", self.fed.ctl_raw("ag-a", "status").stdout)
 
+        # the clock set right while the parent is away: the old comparison
+        # no longer stands in the way of filing
+        self.fed.stop("taipei")
+        self.until(lambda: not self.link("ag-a", "taipei")["connected"], "the link down")
+        self.fed.ctl("ag-a", "clock", "set", iso(time.time() - 3600))
+        rep = self.fed.ctl("ag-a", "report", "-", stdin=json.dumps(relaytest.fresh_form(
+            aware_at=iso(time.time() - 4000))))
+        self.assertNotIn("warning", rep)
+        self.fed.start("taipei")
+        self.fed.wait_links()
+
         self.fed.ctl("ag-a", "clock", "set", iso(time.time() - 120))
         self.until(skew_near(120000), "the skew to follow the clock")
         r = self.fed.ctl_raw("ag-a", "report", "-",
