@@ -311,5 +311,8 @@ config_load(const char *path, struct config *c, char *err, size_t errlen)
     if (c->retry_max_ms < c->retry_min_ms)
         cfg_error(&L, cfg_line(&L, "retry_max_ms"), "retry_max_ms", "%s",
                   "must not be below retry_min_ms");
+    if (c->held_retry_max_ms < c->held_retry_min_ms)
+        cfg_error(&L, cfg_line(&L, "held_retry_max_ms"), "held_retry_max_ms", "%s",
+                  "must not be below held_retry_min_ms");
     return L.nerr ? RL_ECONFIG : RL_OK;
 }

@@ -41,7 +41,7 @@
 #define CTL_PAGE 100          /* list: records per page by default */
 #define CTL_PAGE_MAX 1000     /* ... and at most */
 #define CTL_PAGE_MAX_TEXT "1000"
-#define CTL_RECV_FACTOR 64    /* the socket's limit, in request limits */
+#define CTL_RECV_SLACK (4 << 20) /* read this much past the limit, to answer it */
 #define CTL_TRIM_BYTES (256 * 1024) /* replies larger than this trim the heap */
 #define CTL_SCAN 5000         /* list: records read per request, at most */
 #define CTL_WAIT_MAX_MS (INT64_C(24) * 3600 * 1000) /* wait: longest timeout_ms */
@@ -93,8 +93,7 @@ ctl_id(json_t *obj, const char *key, uint8_t id[16])
  * first, stores nothing and the first answer is given instead. A verb gets
  * this by being listed here and calling ctl_commit instead of writer_run.
  */
-static const char *const ctl_writes[] = {"submit", "drill", "dir-change", "release",
-                                         "drop", NULL};
+static const char *const ctl_writes[] = CONTROL_WRITE_VERBS;
 
 struct ctl_req {
     int active;       /* this request carries a request id */
@@ -113,15 +112,21 @@ ctl_is_write(const char *verb)
     return 0;
 }
 
-/* ctl_request_key - the key of a valid "request_id", 0; or -1 */
+/* ctl_request_key - the key of a valid "request_id" for verb, 0; or -1.
+ * The verb is in the key: an id reused for another verb is a new request,
+ * never the answer to another one. */
 static int
-ctl_request_key(const char *rid, uint8_t key[16])
+ctl_request_key(const char *verb, const char *rid, uint8_t key[16])
 {
     size_t len = rid ? strlen(rid) : 0;
+    crypto_generichash_state st;
 
     if (len < 8 || len > 128 || strspn(rid, "0123456789abcdefABCDEF-_") != len)
         return -1;
-    crypto_generichash(key, 16, (const uint8_t *)rid, len, NULL, 0);
+    crypto_generichash_init(&st, NULL, 0, 16);
+    crypto_generichash_update(&st, (const uint8_t *)verb, strlen(verb) + 1);
+    crypto_generichash_update(&st, (const uint8_t *)rid, len);
+    crypto_generichash_final(&st, key, 16);
     return 0;
 }
 
@@ -1576,7 +1581,7 @@ ctl_request_begin(struct node *n, json_t *req, const char *verb)
     memset(&ctl_cur, 0, sizeof(ctl_cur));
     if (rid == NULL || verb == NULL || !ctl_is_write(verb))
         return NULL;
-    if (ctl_request_key(json_string_value(rid), ctl_cur.key) != 0)
+    if (ctl_request_key(verb, json_string_value(rid), ctl_cur.key) != 0)
         return ctl_error("%s", "request_id: must be 8..128 hex digits, '-' or '_'");
     ctl_cur.active = 1;
     return ctl_request_known(n);
@@ -1768,10 +1773,11 @@ ctl_main(void *arg)
 int
 control_start(struct node *n, const char *url, int nworkers)
 {
-    /* the socket takes requests up to CTL_RECV_FACTOR times the limit, so
-     * that one over it is answered (ctl_size_check) rather than reset */
+    /* the socket takes requests up to CTL_RECV_SLACK past the limit, so
+     * that one over it is answered (ctl_size_check) rather than reset, while
+     * what a worker may buffer stays a few MiB whatever max_message_bytes */
     int rc = node_rep_start(n, &n->ctl, "control", url,
-                            CTL_RECV_FACTOR * ctl_request_limit(n), nworkers, ctl_main);
+                            ctl_request_limit(n) + CTL_RECV_SLACK, nworkers, ctl_main);
 
     if (rc == RL_OK)
         log_info("control socket on %s", url);

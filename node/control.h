@@ -69,7 +69,7 @@
  *
  * LIMITS. A request longer than 2 * max_message_bytes + 4096 is answered
  * "request too large (N bytes, limit M)" and logged once (requests up to
- * 64 times that are read to say so; longer ones are cut off by nng).
+ * 4 MiB past it are read to say so; longer ones are cut off by nng).
  * Every time field of a form lies in [2000-01-01, now + max_future_s]
  * (node/form.h).
  */
@@ -77,6 +77,10 @@
 #define RELAY_CONTROL_H
 
 #include "err.h"
+
+/* The verbs that write, and so take a "request_id" (see WRITES ARE
+ * IDEMPOTENT): one list for the node and relayctl. */
+#define CONTROL_WRITE_VERBS {"submit", "drill", "dir-change", "release", "drop", NULL}
 
 struct node;
 

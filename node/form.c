@@ -843,7 +843,7 @@ form_time_bad(int64_t t, int64_t ref_us, int64_t future_us, char *why, size_t le
 {
     if (t < FORM_TIME_MIN_US)
         return "must not be before 2000-01-01T00:00:00Z";
-    if (t > ref_us + future_us) {
+    if (t - future_us > ref_us) { /* t >= 2000 here: no overflow, whatever ref_us */
         snprintf(why, len, "must not be in the future (more than %lld s ahead)",
                  (long long)(future_us / 1000000));
         return why;

@@ -210,8 +210,16 @@ store_owner(const char *dir, char id[STORE_PEER_MAX], uint8_t pk[32], int *empty
     *empty = 0;
     id[0] = '\0';
     if (store_open(dir, 64, 64, 1, &s) != RL_OK) {
-        *empty = 1; /* an LMDB file without the relay's databases */
-        return 0;
+        /* empty only if LMDB holds nothing at all: a store of another
+         * version, or one this process may not read, holds data */
+        rc = store_blank(dir);
+        if (rc == 1) {
+            *empty = 1;
+            return 0;
+        }
+        snprintf(why, len, "the store cannot be opened with this node's databases%s%s",
+                 rc < 0 ? ": " : " (it holds others)", rc < 0 ? rl_strerror(rc) : "");
+        return -1;
     }
     rc = store_begin(s, 0, &t);
     if (rc == RL_OK) {
@@ -288,7 +296,11 @@ node_store_check(struct node *n, int init, int keep, int *lock_fd, char *why, si
             snprintf(why, len, "--init refused: %s", fwhy);
             return -1;
         }
-        if (store_owner(dir, id, pk, &empty, fwhy, sizeof(fwhy)) != 0 || !empty) {
+        if (store_owner(dir, id, pk, &empty, fwhy, sizeof(fwhy)) != 0) {
+            snprintf(why, len, "--init refused: %s", fwhy);
+            return -1;
+        }
+        if (!empty) {
             snprintf(why, len, "--init refused: the store already holds %s%s%s; start "
                      "without --init, or move the store away first", id[0] ? "node " : "data",
                      id, id[0] ? "'s data" : "");

@@ -246,6 +246,9 @@ int store_identity_get(struct store_txn *t, char id[STORE_PEER_MAX], uint8_t pk[
     RL_MUST_CHECK;
 int store_identity_put(struct store_txn *t, const char *id, const uint8_t pk[32])
     RL_MUST_CHECK;
+/* store_blank - 1 when the LMDB environment in dir holds no named db at
+ * all, 0 when it holds some, <0 when it cannot be opened (read-only). */
+int store_blank(const char *dir) RL_MUST_CHECK;
 /* store_is_empty - 1 when nothing is stored yet, 0 if something is, <0 error. */
 int store_is_empty(struct store_txn *t) RL_MUST_CHECK;
 

@@ -192,6 +192,30 @@ store_identity_put(struct store_txn *t, const char *id, const uint8_t pk[32])
     return rc ? rc : store_meta_put(t, "node_pk", pk, 32);
 }
 
+/* store_blank - 1 when the LMDB environment in dir has no named database
+ * at all (LMDB made the file, nothing of the relay's is in it), 0 when it
+ * has some, <0 when it cannot be read: told apart without the relay's
+ * databases, so that a store this node cannot open is never taken for an
+ * empty one */
+int
+store_blank(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    int rc;
+
+    if ((rc = mdb_env_create(&env)) == 0 &&
+        (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600)) == 0 &&
+        (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0)
+        rc = mdb_stat(txn, 0 /* the main db: one record per named db */, &st);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return rc != 0 ? store_rc(rc, "open to look inside") : st.ms_entries == 0;
+}
+
 /* store_is_empty - 1 when no database holds a record (a store LMDB just
  * made), 0 when something is there, <0 on error */
 int

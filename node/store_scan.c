@@ -111,6 +111,30 @@ store_outbox_drop_id(struct store_txn *t, const uint8_t id[16], size_t *dropped)
     return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "drop outbox entry");
 }
 
+/* store_held_drop_id - end every hold of id (keys peer\0 id): a message
+ * moved to corrupt is never queued again */
+static int
+store_held_drop_id(struct store_txn *t, const uint8_t id[16], size_t *dropped)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+
+    *dropped = 0;
+    if ((rc = mdb_cursor_open(t->txn, t->s->held, &c)) != 0)
+        return store_rc(rc, "cursor");
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size <= 16 || memcmp((uint8_t *)k.mv_data + k.mv_size - 16, id, 16) != 0)
+            continue;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            break;
+        (*dropped)++;
+    }
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "drop hold");
+}
+
 /* store_quarantine - move message id to corrupt with reason */
 int
 store_quarantine(struct store_txn *t, const uint8_t id[16], const char *reason,
@@ -119,7 +143,8 @@ store_quarantine(struct store_txn *t, const uint8_t id[16], const char *reason,
     Relay__CorruptRecord r = RELAY__CORRUPT_RECORD__INIT;
     MDB_val k = {16, (void *)id}, v, cv;
     char detail[256];
-    size_t dropped;
+    size_t dropped, unheld;
+    uint8_t *packed;
     int rc = mdb_get(t->txn, t->s->messages, &k, &v);
 
     if (rc != 0)
@@ -127,18 +152,25 @@ store_quarantine(struct store_txn *t, const uint8_t id[16], const char *reason,
     r.db = (char *)"messages";
     r.key.data = (uint8_t *)id;
     r.key.len = 16;
-    r.original.data = v.mv_data; /* valid until the delete below */
+    r.original.data = v.mv_data; /* valid only until the next write: packed now */
     r.original.len = v.mv_size;
     r.reason = (char *)reason;
     r.at_us = at_us;
     cv.mv_size = relay__corrupt_record__get_packed_size(&r);
-    if ((rc = mdb_put(t->txn, t->s->corrupt, &k, &cv, MDB_RESERVE)) != 0)
+    if ((packed = malloc(cv.mv_size)) == NULL)
+        return RL_ENOMEM;
+    relay__corrupt_record__pack(&r, packed);
+    cv.mv_data = packed;
+    rc = mdb_put(t->txn, t->s->corrupt, &k, &cv, 0);
+    free(packed);
+    if (rc != 0)
         return store_rc(rc, "write corrupt");
-    relay__corrupt_record__pack(&r, cv.mv_data);
     if ((rc = mdb_del(t->txn, t->s->messages, &k, NULL)) != 0)
         return store_rc(rc, "remove message");
-    if ((rc = store_outbox_drop_id(t, id, &dropped)) != RL_OK)
+    if ((rc = store_outbox_drop_id(t, id, &dropped)) != RL_OK ||
+        (rc = store_held_drop_id(t, id, &unheld)) != RL_OK)
         return rc;
-    snprintf(detail, sizeof(detail), "%s; %zu outbox entries removed", reason, dropped);
+    snprintf(detail, sizeof(detail), "%s; %zu outbox entries and %zu holds removed", reason,
+             dropped, unheld);
     return store_audit(t, at_us, "quarantined", id, "", detail);
 }

@@ -369,6 +369,7 @@ request_check(struct store_txn *t, struct work *wk)
         if (rc == RL_OK) {
             wk->rc = RL_EDUP;
             snprintf(wk->err, sizeof(wk->err), "a retried request: answered as before");
+            return RL_OK; /* the first answer stands; the form is not looked at */
         }
         if (rc != RL_ENOTFOUND)
             return rc;
@@ -447,13 +448,27 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
             continue;
         }
         if (wk->type == WORK_HELD) {
+            /* an operator's request: done once per request id, like a submit */
             wk->acted = 0;
-            if ((rc = apply_held(w, t, wk)) != RL_OK)
+            if (wk->request && (rc = request_check(t, wk)) != RL_OK)
+                return rc;
+            if (wk->rc != RL_OK)
+                continue;
+            if ((rc = apply_held(w, t, wk)) != RL_OK ||
+                (wk->request && (rc = request_record(t, wk)) != RL_OK))
                 return rc;
             continue;
         }
         if (full) {
             wk->rc = RL_EFULL;
+            continue;
+        }
+        if (wk->peer == NULL && wk->n > 0 && wk->items[0].refused) {
+            /* an operator's message refused on an earlier attempt of this
+             * group (a record it needs is damaged): the operator is told,
+             * and no answer is kept for a retry to replay */
+            wk->rc = RL_ECORRUPT;
+            snprintf(wk->err, sizeof(wk->err), "%s", wk->items[0].why);
             continue;
         }
         if ((wk->request || wk->form) &&

@@ -9,6 +9,7 @@ fails on that main: the refused messages vanished from the outbox and no
 `held` verb, hold, skew or warning existed.
 """
 import json
+import os
 import time
 
 import relaytest
@@ -192,10 +193,17 @@ class HeldTest(FedTest):
         self.until(lambda: [x for x in self.held("taipei") if x["attempts"] == 2],
                    "the second refusal")
 
-        # the cause mended: release delivers it
+        # the cause mended: release delivers it; a retry of that release
+        # (its reply lost) gets the first answer, not "nothing held"
         self.restart("ncert")
         self.fed.wait_links()
-        self.fed.ctl("taipei", "release", big)
+        self.until(lambda: [x for x in self.held("taipei") if x["state"] != "queued again"],
+                   "the hold waiting again")
+        req = {"verb": "release", "id": big, "request_id": os.urandom(16).hex()}
+        self.assertEqual(self.raw("taipei", req)["released"], 1)
+        again = self.raw("taipei", req)
+        self.assertTrue(again["ok"] and again["replayed"], again)
+        self.assertEqual(again["released"], 1)
         self.wait("ncert", big)
         self.until(lambda: self.held("taipei") == [], "the hold to end")
 

@@ -25,14 +25,6 @@ INT64_MAX = 2**63 - 1
 class Operator(LinkTest):
 
     # ----------------------------------------------------------- helpers
-    def raw(self, nid, req, timeout_s=10):
-        """raw - one JSON request to nid's control socket by nngcat; the reply"""
-        r = subprocess.run(["nngcat", "--req", "--dial", self.fed.nodes[nid]["control"],
-                            "--data", json.dumps(req), "--recv-timeout", str(timeout_s),
-                            "--format", "raw"],
-                           capture_output=True, timeout=timeout_s + 10)
-        return json.loads(r.stdout.rstrip(b"\0").decode())
-
     def start_then_finish(self, p, nid, check):
         """start_then_finish - while process p runs: check(), start node nid, then
         p's (stdout, stderr); p never outlives the test"""
@@ -107,6 +99,11 @@ class Operator(LinkTest):
         self.assertEqual(list(self.incidents("ag-a")), [first["incident"]])
         bad = self.raw("ag-a", dict(req, request_id="no"))
         self.assertIn("request_id", bad["error"])
+        # the same id on another verb is another request, not this answer
+        other = self.raw("ag-a", {"verb": "drop", "id": "00" * 16, "reason": "x",
+                                  "request_id": req["request_id"]})
+        self.assertFalse(other["ok"], other)
+        self.assertNotIn("replayed", other)
 
     def test_unreachable_node_is_retried_with_the_same_id(self):
         """issue 8 finding 7: the node is SIGKILLed; relayctl gets no answer, says so,

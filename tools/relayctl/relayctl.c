@@ -34,6 +34,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "control.h"
 #include "err.h"
 #include "audit.h"
 #include "directory.h"
@@ -217,11 +218,12 @@ parse_duration(const char *s, long long *out)
 /* term_safe - text for a terminal: control characters (C0, DEL, C1) as
  * \xNN, so that free text from another agency cannot move the cursor or
  * clear the screen (issue 8 finding 9); JSON output is never escaped. The
- * result is s itself when clean, else valid until 8 more calls. */
+ * result is s itself when clean, else valid until 32 more calls (one printf
+ * of this file takes at most 10). */
 static const char *
 term_safe(const char *s)
 {
-    static char *ring[8];
+    static char *ring[32];
     static int next;
     const unsigned char *p;
     size_t bad = 0;
@@ -244,8 +246,8 @@ term_safe(const char *s)
         }
     }
     *o = '\0';
-    free(ring[next % 8]);
-    ring[next++ % 8] = out;
+    free(ring[next % 32]);
+    ring[next++ % 32] = out;
     return out;
 }
 
@@ -253,9 +255,9 @@ term_safe(const char *s)
 static const char *
 jtext(const json_t *v)
 {
-    static char ring[8][160]; /* several may appear in one printf */
+    static char ring[32][160]; /* several may appear in one printf */
     static int next;
-    char *buf = ring[next++ % 8], *dump;
+    char *buf = ring[next++ % 32], *dump;
 
     if (v == NULL || json_is_null(v))
         return "-";
@@ -408,8 +410,7 @@ ctl_try(const char *url, const char *txt, int tmo_ms, char **buf, size_t *len)
 static json_t *
 with_request_id(json_t *req)
 {
-    static const char *const writes[] = {"submit", "drill", "dir-change", "release",
-                                         "drop", NULL};
+    static const char *const writes[] = CONTROL_WRITE_VERBS;
     const char *verb = json_string_value(json_object_get(req, "verb"));
     uint8_t rnd[16];
     char hex[33];
