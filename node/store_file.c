@@ -202,13 +202,16 @@ store_blank(const char *dir)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
+    MDB_dbi main_db;
     MDB_stat st;
     int rc;
 
+    /* the unnamed (main) db holds one record per named db */
     if ((rc = mdb_env_create(&env)) == 0 &&
         (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0600)) == 0 &&
-        (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0)
-        rc = mdb_stat(txn, 0 /* the main db: one record per named db */, &st);
+        (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0 &&
+        (rc = mdb_dbi_open(txn, NULL, 0, &main_db)) == 0)
+        rc = mdb_stat(txn, main_db, &st);
     if (txn)
         mdb_txn_abort(txn);
     if (env)
