@@ -233,7 +233,9 @@ down_refuse(struct node *n, nng_ctx ctx, nng_aio *aio, nng_pipe pipe,
     else
         snprintf(err, sizeof(err), "frame does not authenticate: %s", why);
     link_guard_log(pipe, sc->from, err);
-    if (!link_guard_may_refuse(n, pipe) ||
+    /* short of memory is no refusal: no answer, the child times out and
+     * tries again */
+    if (rc == RL_ENOMEM || !link_guard_may_refuse(n, pipe) ||
         link_seal_error(LINK_GUARD_REFUSAL, &frame, &flen) != RL_OK)
         return;
     down_send(ctx, aio, frame, flen);

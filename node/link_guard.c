@@ -70,7 +70,12 @@ static struct guard_conn guard_conns[GUARD_CONNS];
 static struct guard_addr guard_addrs[GUARD_ADDRS];
 static pthread_mutex_t guard_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int guard_waiting;
-static int guard_delay_ms = LINK_GUARD_DELAY_MS;
+static atomic_int guard_delay_ms = LINK_GUARD_DELAY_MS;
+static atomic_int guard_waiters = LINK_GUARD_WAITERS; /* at most a quarter of the workers */
+/* all addresses together: at most GUARD_LOG_PER_S lines a second */
+#define GUARD_LOG_PER_S 20
+static int64_t guard_log_sec;
+static unsigned guard_log_n, guard_log_dropped;
 static pthread_t guard_canary_thr;
 static int guard_canary_on;
 
@@ -172,6 +177,10 @@ link_guard_start(struct node *n, nng_socket sock)
     nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, guard_added, NULL);
     nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, guard_removed, NULL);
     guard_delay_ms = guard_nng_fixed() ? 0 : LINK_GUARD_DELAY_MS;
+    guard_waiters = (int)(n->cfg.link_workers / 4) < LINK_GUARD_WAITERS
+                        ? (int)(n->cfg.link_workers / 4) : LINK_GUARD_WAITERS;
+    if (guard_waiters < 1)
+        guard_waiters = 1;
     if (guard_delay_ms == 0)
         return;
     log_info("nng %s: refusals of frames that do not open wait %d..%d ms, one "
@@ -222,10 +231,13 @@ guard_addr_text(nng_pipe p, char *addr, size_t addrlen)
         guard_addr_of(p, addr, addrlen);
 }
 
-/* guard_addr_slot - the address table's slot for addr; a slot another
- * address held is started over. Under guard_mu. */
+/* guard_addr_slot - the address table's slot for addr, or NULL when
+ * another address holds it and was active within the last
+ * LINK_GUARD_ANSWER_EVERY_MS: a colliding address never resets another's
+ * limits (it gets no line and no answer of its own until the slot is
+ * quiet). Under guard_mu. */
 static struct guard_addr *
-guard_addr_slot(const char *addr)
+guard_addr_slot(const char *addr, int64_t now)
 {
     struct guard_addr *a;
     uint32_t h = 2166136261u;
@@ -234,29 +246,56 @@ guard_addr_slot(const char *addr)
         h = (h ^ (uint8_t)*k) * 16777619u;
     a = &guard_addrs[h % GUARD_ADDRS];
     if (strcmp(a->addr, addr) != 0) {
+        if ((a->last_ms && now - a->last_ms < LINK_GUARD_ANSWER_EVERY_MS) ||
+            (a->last_answer_ms && now - a->last_answer_ms < LINK_GUARD_ANSWER_EVERY_MS))
+            return NULL;
         memset(a, 0, sizeof(*a));
         snprintf(a->addr, sizeof(a->addr), "%s", addr);
     }
     return a;
 }
 
+/* guard_log_budget - one of the GUARD_LOG_PER_S lines all addresses share
+ * this second; 0 (counted as dropped) when they are spent. Under guard_mu. */
+static int
+guard_log_budget(int64_t now)
+{
+    if (now / 1000 != guard_log_sec) {
+        guard_log_sec = now / 1000;
+        guard_log_n = 0;
+    }
+    if (guard_log_n >= GUARD_LOG_PER_S) {
+        guard_log_dropped++;
+        return 0;
+    }
+    guard_log_n++;
+    return 1;
+}
+
 /* link_guard_log - one line per address per second, with what was left out */
 void
 link_guard_log(nng_pipe p, const char *peer, const char *detail)
 {
-    char addr[INET6_ADDRSTRLEN], more[80] = "";
+    char addr[INET6_ADDRSTRLEN], more[160] = "";
     struct guard_addr *a;
     int64_t now = clock_mono_ms();
     int emit = 0;
 
     guard_addr_text(p, addr, sizeof(addr));
     pthread_mutex_lock(&guard_mu);
-    a = guard_addr_slot(addr);
-    if (a->last_ms == 0 || now - a->last_ms >= GUARD_LOG_MS) {
-        if (a->suppressed)
-            snprintf(more, sizeof(more),
-                     " (+%u refused since the last line from this address)",
-                     a->suppressed);
+    a = guard_addr_slot(addr, now);
+    if (a == NULL) {
+        guard_log_dropped++;
+    } else if ((a->last_ms == 0 || now - a->last_ms >= GUARD_LOG_MS) &&
+               guard_log_budget(now)) {
+        int m = a->suppressed ? snprintf(more, sizeof(more),
+                                         " (+%u refused since the last line from this "
+                                         "address)", a->suppressed)
+                              : 0;
+        if (guard_log_dropped)
+            snprintf(more + m, sizeof(more) - (size_t)m,
+                     " (+%u from addresses not logged)", guard_log_dropped);
+        guard_log_dropped = 0;
         a->last_ms = now;
         a->suppressed = 0;
         emit = 1;
@@ -298,8 +337,8 @@ guard_budget(nng_pipe p)
 
     guard_addr_text(p, addr, sizeof(addr));
     pthread_mutex_lock(&guard_mu);
-    a = guard_addr_slot(addr);
-    ok = strcmp(addr, "?") != 0 &&
+    a = guard_addr_slot(addr, now);
+    ok = a != NULL && strcmp(addr, "?") != 0 &&
          (a->last_answer_ms == 0 || now - a->last_answer_ms >= LINK_GUARD_ANSWER_EVERY_MS);
     if (ok)
         a->last_answer_ms = now;
@@ -317,9 +356,9 @@ link_guard_may_refuse(struct node *n, nng_pipe p)
         return 0;
     if (guard_delay_ms == 0)
         return 1;
-    if (!guard_budget(p))
-        return 0;
-    if (atomic_fetch_add(&guard_waiting, 1) >= LINK_GUARD_WAITERS) {
+    /* a waiter's place first: an address's one answer is spent only on an
+     * answer that can be given */
+    if (atomic_fetch_add(&guard_waiting, 1) >= guard_waiters || !guard_budget(p)) {
         atomic_fetch_sub(&guard_waiting, 1);
         return 0;
     }
