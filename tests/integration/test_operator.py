@@ -10,6 +10,7 @@ timeout and the request size are exactly what the test says.
 import hashlib
 import json
 import os
+import select
 import subprocess
 import time
 
@@ -21,6 +22,15 @@ from test_refusal import LinkTest, body, envelope
 
 INT64_MAX = 2**63 - 1
 
+
+
+def line_of(f, timeout_s=20):
+    """line_of - the next line of a child's pipe, or fail after timeout_s
+    (a relayctl that never prints must not hang the test)"""
+    ready, _, _ = select.select([f], [], [], timeout_s)
+    if not ready:
+        raise AssertionError("no line within %d s" % timeout_s)
+    return f.readline()
 
 class Operator(LinkTest):
 
@@ -118,8 +128,8 @@ class Operator(LinkTest):
             p.stdin.write(json.dumps(relaytest.fresh_form(title="retried")))
             p.stdin.close()
             p.stdin = None  # communicate() must not flush it again
-            self.assertIn("cannot reach node", p.stderr.readline())
-            self.assertIn("retrying (attempt 2", p.stderr.readline())
+            self.assertIn("cannot reach node", line_of(p.stderr))
+            self.assertIn("retrying (attempt 2", line_of(p.stderr))
         out, err = self.start_then_finish(p, "ag-a", retrying)
         self.assertEqual(p.returncode, 0, err)
         self.assertIn("the node answered attempt", err)
@@ -199,7 +209,7 @@ class Operator(LinkTest):
             len(seen) + 5000, time.monotonic() - t0, grown))
         with open("/proc/%d/maps" % self.fed.procs["ag-a"].pid) as f:
             if "libasan" in f.read():  # freed memory waits in ASan's quarantine
-                return
+                self.skipTest("pages checked; the memory bound means nothing under ASan")
         self.assertLess(grown, 100 * 1024)
 
     def test_pages_cover_everything_once(self):

@@ -11,15 +11,16 @@ own audit log and incident list:
 
   acked        submissions relayctl reported as filed
   lost         acked but not at the national center          (must be 0)
-  duplicated   stored twice at any node (two 'received' audit entries)
-                                                             (must be 0)
+  duplicated   stored twice at any node (two 'received' audit entries),
+               or one form filed as two incidents (by its title)  (must be 0)
   unanswered   at the national center though relayctl did not report it
                filed (the reply was lost to a kill); a retry of the same
                form is refused naming it, so it is not filed twice
   held         messages held at any node (refused by the next hop)
 
-and checks every audit chain. Exit status 0 only when lost and duplicated
-are 0 and every chain is intact.
+and checks every audit chain. Exit status 0 (and PASS) only when lost and
+duplicated are 0, every chain is intact, and at least one report a cycle
+was acknowledged.
 
   /usr/bin/python3 tests/soak/sigkill_soak.py [--cycles 100] [--seed 1] [--keep]
 
@@ -72,6 +73,33 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="relay-soak.")
     fed = Federation(tmp)
+    try:
+        return soak(fed, a)
+    finally:
+        fed.stop()  # every node, whatever happened
+        for p in fed.procs.values():
+            p.kill()
+        if a.keep:
+            print("kept " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def titles(fed, nid):
+    """titles - {title: [incident ids]} of every incident at nid, page by page"""
+    out, cursor = {}, None
+    while True:
+        args = ["list", "--limit", "1000"] + (["--cursor", cursor] if cursor else [])
+        page = fed.ctl(nid, *args)
+        for i in page["incidents"]:
+            out.setdefault(i.get("title"), []).append(i["id"])
+        cursor = page.get("next")
+        if not cursor:
+            return out
+
+
+def soak(fed, a):
+    """soak - the run itself; 0 when nothing was lost or filed twice"""
     fed.init(CHAIN, dict(FedTest.SETTINGS))
     fed.start()
     fed.wait_links()
@@ -80,12 +108,13 @@ def main():
     lock = threading.Lock()
     t0 = time.monotonic()
 
-    def filer(nid):
+    def filer(nid, seed):
+        own = random.Random(seed)  # one per thread: --seed reproduces the forms
         i = 0
         while not stop.is_set():
             i += 1
             form = relaytest.fresh_form(title="%s soak %d" % (nid, i),
-                                        facts="soak report %s %d %f" % (nid, i, rnd.random()))
+                                        facts="soak report %s %d %f" % (nid, i, own.random()))
             r = fed.ctl_raw(nid, "report", "-", "--json", stdin=json.dumps(form),
                             timeout_ms=3000)
             with lock:
@@ -95,7 +124,8 @@ def main():
             if r.returncode != 0 and not fed.running(nid):
                 time.sleep(0.01)
 
-    threads = [threading.Thread(target=filer, args=(nid,)) for nid in ("ag-a", "ag-b")]
+    threads = [threading.Thread(target=filer, args=(nid, a.seed * 10 + k))
+               for k, nid in enumerate(("ag-a", "ag-b"))]
     for t in threads:
         t.start()
     kills = {}
@@ -121,7 +151,12 @@ def main():
             t.join()
     soak_s = time.monotonic() - t0
     fed.wait_links(timeout=30)
-    for nid in fed.nodes:
+    # every acknowledged report must reach the national center: wait on each
+    for iid in acked:
+        r = fed.ctl_raw("ncert", "wait", iid, "--timeout", "60000")
+        if r.returncode != 0:
+            break
+    for nid in reversed(list(fed.nodes)):  # leaves first, then what they fed
         fed.ctl(nid, "wait", "--outbox-empty", "--timeout", "120000")
 
     nat = incident_ids(fed, "ncert")
@@ -132,26 +167,24 @@ def main():
         d = {m for m in rec if rec.count(m) > 1}
         if d:
             dup[nid] = sorted(d)
+    twice = {t: ids for t, ids in titles(fed, "ncert").items() if len(ids) > 1}
     unanswered = nat - set(acked)
     held = {nid: fed.ctl(nid, "status")["counts"].get("held", 0) for nid in fed.nodes}
     intact = {nid: fed.ctl(nid, "audit", "verify")["intact"] for nid in fed.nodes}
-    fed.stop()
     print("sigkill soak: %d cycles in %.0f s (kills: %s)" % (
         a.cycles, soak_s, ", ".join("%s %d" % kv for kv in sorted(kills.items()))))
     print("  submissions %d, acked %d, at national %d" % (attempts[0], len(acked), len(nat)))
-    print("  lost %d, duplicated %d, unanswered-but-stored %d, held %s" % (
-        len(lost), sum(len(v) for v in dup.values()), len(unanswered), held))
+    print("  lost %d, duplicated %d, filed twice %d, unanswered-but-stored %d, held %s" % (
+        len(lost), sum(len(v) for v in dup.values()), len(twice), len(unanswered), held))
     print("  audit chains intact: %s" % intact)
     if lost:
         print("  LOST: %s" % sorted(lost))
-    if dup:
-        print("  DUPLICATED: %s" % dup)
-    if a.keep:
-        print("kept " + tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if not lost and not dup and all(intact.values()) else 1
-
+    if dup or twice:
+        print("  DUPLICATED: %s %s" % (dup, twice))
+    ok = (len(acked) >= a.cycles and not lost and not dup and not twice and
+          all(intact.values()))
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -67,7 +67,7 @@ def main():
         size = os.path.getsize(keep)
         clean = dump(fed.nodes["ag-a"]["store"])
         rnd = random.Random(8)
-        found = free = 0
+        found = free = dead = 0
         for trial in range(trials):
             shutil.copyfile(keep, mdb)
             with open(mdb, "r+b") as f:
@@ -108,16 +108,19 @@ def main():
                 trial, r.returncode, "alive" if alive else "DEAD", dmg))
             if r.returncode == 0 and not moved:
                 print("          not found; the flips changed %s" % dump_diff(clean, flipped))
+            dead += not alive
             if alive:
                 fed.stop("ag-a")
             else:
                 fed.procs.pop("ag-a", None)
         print("%d of %d stores with damaged records refused or reported "
-              "(%d trials hit only free space)" % (found, trials - free, free))
+              "(%d trials hit only free space); %d node(s) died" % (
+                  found, trials - free, free, dead))
+        return 0 if dead == 0 and found == trials - free else 1
     finally:
         fed.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
