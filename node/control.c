@@ -814,7 +814,7 @@ ctl_list(struct node *n, json_t *req)
         }
     }
     if (rc == RL_OK)
-        rc = store_db_entries(&t, db, &total);
+        rc = store_entries(&t, db, &total);
     store_abort(&t);
     if (rc != RL_OK) {
         json_decref(arr);

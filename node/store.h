@@ -229,8 +229,6 @@ int store_requests_expire(struct store_txn *t, int64_t before_us, size_t max,
  * 1 when ids are left after the last one returned. Reads nothing else. */
 int store_page_ids(struct store_txn *t, const char *db, const uint8_t *after,
                    size_t max, uint8_t *ids, size_t *n, int *more) RL_MUST_CHECK;
-/* store_db_entries - the number of records of such a db */
-int store_db_entries(struct store_txn *t, const char *db, uint64_t *n) RL_MUST_CHECK;
 /* store_lock - take the exclusive lock <dir>/relay.lock and write our pid
  * in it; *fd stays open for the life of the process. RL_EDUP when another
  * process holds it (its pid in *holder), RL_EIO when it cannot be made. */

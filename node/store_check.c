@@ -248,7 +248,7 @@ scan_rest(struct scan *s)
 {
     static const char *const rest[] = {"seen", "advisories", "peers", "meta",
                                        "drill_notices", "dirlog", "held", "requests",
-                                       "audit", NULL};
+                                       NULL}; /* audit: read by scan_audit */
     uint64_t n;
     int rc = RL_OK;
 

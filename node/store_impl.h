@@ -70,6 +70,9 @@ int store_record_reserve(struct store_txn *t, MDB_dbi dbi, MDB_val *k, size_t le
 void store_record_seal(const MDB_val *k, uint8_t *p, size_t len);
 /* store_key_hex - a key in hex for log lines (cut to outlen). */
 void store_key_hex(const MDB_val *k, char *out, size_t outlen);
+/* store_dbi - a named db's handle (and whether its values carry a tag);
+ * RL_EINVAL for a name that is not one of the store's dbs. */
+int store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged);
 /* store_outbox_prefix - "peer\0" into key; its length. */
 size_t store_outbox_prefix(const char *peer, uint8_t *key);
 

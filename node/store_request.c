@@ -164,15 +164,15 @@ int
 store_page_ids(struct store_txn *t, const char *db, const uint8_t *after, size_t max,
                uint8_t *ids, size_t *n, int *more)
 {
-    MDB_dbi dbi = strcmp(db, "advisories") == 0 ? t->s->advisories
-                  : strcmp(db, "drills") == 0   ? t->s->drills
-                                                : t->s->incidents;
+    MDB_dbi dbi;
     MDB_cursor *c;
     MDB_val k = {16, (void *)after}, v;
-    int rc;
+    int tagged, rc;
 
     *n = 0;
     *more = 0;
+    if ((rc = store_dbi(t->s, db, &dbi, &tagged)) != RL_OK)
+        return rc;
     if ((rc = mdb_cursor_open(t->txn, dbi, &c)) != 0)
         return store_rc(rc, "cursor");
     rc = after ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
@@ -189,20 +189,5 @@ store_page_ids(struct store_txn *t, const char *db, const uint8_t *after, size_t
     }
     mdb_cursor_close(c);
     return rc == 0 || rc == MDB_NOTFOUND ? RL_OK : store_rc(rc, "list");
-}
-
-/* store_db_entries - how many records db ("incidents", "advisories",
- * "drills") holds */
-int
-store_db_entries(struct store_txn *t, const char *db, uint64_t *n)
-{
-    MDB_dbi dbi = strcmp(db, "advisories") == 0 ? t->s->advisories
-                  : strcmp(db, "drills") == 0   ? t->s->drills
-                                                : t->s->incidents;
-    MDB_stat st;
-    int rc = mdb_stat(t->txn, dbi, &st);
-
-    *n = rc == 0 ? st.ms_entries : 0;
-    return store_rc(rc, "stat");
 }
 

@@ -16,7 +16,7 @@
  */
 
 /* store_dbi - a database by name; *tagged when its values end in a tag */
-static int
+int
 store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged)
 {
     static const char *names[] = {"messages", "incidents", "drills", "outbox", "dues",

@@ -340,7 +340,7 @@ test_page_ids(void **state)
     assert_int_equal(store_page_ids(&t, "incidents", id, 4, ids, &n, &more), RL_OK);
     assert_int_equal(n, 0);
     assert_int_equal(more, 0);
-    assert_int_equal(store_db_entries(&t, "incidents", &total), RL_OK);
+    assert_int_equal(store_entries(&t, "incidents", &total), RL_OK);
     assert_true(total == 10);
     store_abort(&t);
     store_close(s);
