@@ -675,8 +675,10 @@ ctl_incident_view(struct node *n, struct store_txn *t, const uint8_t id[16],
             json_object_set_new(v, "report", form_body_json(m.body));
         }
         env_msg_free(&m);
-    } else if (r->have_report && rc != RL_ENOTFOUND) {
-        /* a damaged report is said, never left out silently (issue 8) */
+    } else if (r->have_report &&
+               (rc != RL_ENOTFOUND || store_has(t, "corrupt", id, 16) != 0)) {
+        /* a damaged report, or one moved to corrupt when the outbox met it,
+         * is said, never left out silently (issue 8) */
         json_object_set_new(v, "report_unreadable", json_true());
     }
     dues = json_array();
@@ -1200,6 +1202,8 @@ ctl_show(struct node *n, json_t *req)
         json_object_set_new(rep, "message", v);
         return rep;
     }
+    if (rc == RL_ENOTFOUND && store_has(&t, "corrupt", id, 16) != 0)
+        rc = RL_ECORRUPT; /* moved to corrupt: held here, not readable */
     store_abort(&t);
     if (rc != RL_ENOTFOUND) /* held here, but damaged: never "not here" */
         return ctl_error("%s", "that record is held here but cannot be read: run relayctl store check");

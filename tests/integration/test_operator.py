@@ -255,6 +255,14 @@ class Operator(LinkTest):
         self.assertIn("could not be read", self.log("ag-a"))
         r = self.fed.ctl_raw("ag-a", "show", b)
         self.assertIn("held here but cannot be read: run relayctl store check", r.stderr)
+        # the check moves c's damaged report to corrupt (as the outbox does
+        # when it meets it first): c is still counted, never listed bare
+        self.fed.ctl_raw("ag-a", "store", "check")
+        rep = json.loads(self.fed.ctl_raw("ag-a", "list", "--json").stdout)
+        self.assertEqual([i["id"] for i in rep["incidents"]], [a])
+        self.assertEqual(sorted(rep["unreadable_ids"]), sorted([b, c]))
+        r = self.fed.ctl_raw("ag-a", "show", c)
+        self.assertRegex(r.stdout, r"report_unreadable +yes")
 
     def test_request_too_large_is_answered(self):
         """issue 8 finding 9: a 1 MB title gets "request too large" and one log line"""
