@@ -50,7 +50,7 @@ static const struct cfg_row cfg_table[] = {
     {"retry_min_ms", CFG_INT, OFF(retry_min_ms), "100", 1, 3600000},
     {"retry_max_ms", CFG_INT, OFF(retry_max_ms), "30000", 1, 3600000},
     {"link_timeout_ms", CFG_INT, OFF(link_timeout_ms), "10000", 100, 3600000},
-    {"poll_hold_ms", CFG_INT, OFF(poll_hold_ms), "1000", 10, 600000},
+    {"poll_hold_ms", CFG_INT, OFF(poll_hold_ms), "30000", 10, 600000},
     {"link_workers", CFG_INT, OFF(link_workers), "32", 2, 1024},
     {"control_workers", CFG_INT, OFF(control_workers), "16", 1, 1024},
     {"debug", CFG_INT, OFF(debug), "0", 0, 1},

@@ -1272,15 +1272,13 @@ ctl_status(struct node *n)
     links = json_array();
     if (n->parent)
         json_array_append_new(links, link_json(n, &t, n->parent->id, 1,
-                                               atomic_load(&n->up_pipes) > 0));
+                                               link_up_connected(n, now_ms)));
     for (size_t i = 0; i < node_dir(n)->n; i++) {
         const struct dir_node *d = &node_dir(n)->nodes[i];
-        int64_t seen;
         if (d->parent_ix < 0 || strcmp(node_dir(n)->nodes[d->parent_ix].id, n->self->id) != 0)
             continue;
-        seen = n->child_seen_ms && i < n->n_child_seen ? atomic_load(&n->child_seen_ms[i]) : 0;
         json_array_append_new(links, link_json(n, &t, d->id, 0,
-            seen > 0 && now_ms - seen < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms));
+                                               link_down_connected(n, i, now_ms)));
     }
     store_abort(&t);
     json_object_set_new(rep, "links", links);

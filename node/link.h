@@ -39,9 +39,16 @@ struct node;
 /* link_up_start - dial the parent and start the send and poll threads. */
 int link_up_start(struct node *n) RL_MUST_CHECK;
 void link_up_stop(struct node *n);
+/* link_up_connected - whether the parent is connected: a connection is
+ * open and the parent answered within poll_hold_ms + link_timeout_ms. */
+int link_up_connected(struct node *n, int64_t now_ms);
 /* link_down_start - listen for children with link_workers threads. */
 int link_down_start(struct node *n) RL_MUST_CHECK;
 void link_down_stop(struct node *n);
+/* link_down_connected - whether child (its directory index) is connected:
+ * its connection is open, and a poll of its is parked here or it was
+ * answered within link_timeout_ms. */
+int link_down_connected(struct node *n, size_t ix, int64_t now_ms);
 
 /* link_verify - decode and verify env bytes received from peer into it;
  * refusals are recorded in it (refused, why), never dropped silently. If

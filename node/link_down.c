@@ -19,10 +19,14 @@
  * Anything refused is audited with its reason and not stored. Nothing from
  * a frame is acted on before it opened with the claimed child's key.
  */
+#include <dirent.h>
+#include <limits.h>
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "clock.h"
 #include "link.h"
@@ -35,6 +39,60 @@
 /* child_seen_ms holds one slot per directory index: those of the directory
  * the node started with, and room for children enrolled while it runs. */
 #define DOWN_SEEN_SPARE 4096
+#define DOWN_SLOTS_START 64 /* request slots made at start */
+#define DOWN_SPARE 16       /* slots kept receiving beyond those parked or busy */
+#define DOWN_FD_RESERVE 96  /* descriptors kept for the store, logs, control */
+#define DOWN_FULL_LOG_MS 10000
+
+/*
+ * A slot is one rep context and its aio; it carries one request at a time
+ * through RECV (waiting for a request) -> NEW (queued for a worker) ->
+ * PARKED (a poll with nothing to deliver: an nng sleep on the slot's aio,
+ * ended early by down_wake) -> DUE (queued: read the outbox and answer) ->
+ * SEND -> RECV. Only the aio callback and the workers move a slot, and only
+ * one of them holds it at a time; the parked table is under D.mu.
+ */
+enum slot_state { SLOT_RECV, SLOT_NEW, SLOT_PARKED, SLOT_DUE, SLOT_SEND, SLOT_DEAD };
+
+struct down_slot {
+    struct node *n;
+    nng_ctx ctx;
+    nng_aio *aio;
+    enum slot_state state;
+    nng_msg *msg;            /* NEW: the request */
+    nng_pipe pipe;           /* the pipe of the request in hand */
+    struct link_seal_ctx sc; /* PARKED, DUE: the key to seal the answer */
+    size_t ix;               /* PARKED, DUE: the child's directory index */
+    struct down_slot *next;  /* in the work queue */
+};
+
+/* The server's state (one downstream server per process). */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct down_slot *head, *tail; /* work queue */
+    struct down_slot **all;        /* every slot, for stop */
+    size_t n_all, cap_all, max_all;
+    atomic_int receiving;          /* slots in RECV */
+    atomic_int stopping;
+    pthread_t *thr;
+    int nthr;
+    /* per directory index (n_child_seen entries), under mu */
+    struct down_slot **parked;     /* the child's parked poll, or NULL */
+    uint64_t *gen;                 /* bumped when something is queued for it */
+    uint32_t *pipe_of;             /* pipe of its last request; 0: none open */
+    uint64_t *head_seq;            /* seq of the audit head kept (child_heads) */
+    /* child id -> directory index, for down_wake (open addressing) */
+    struct { char id[64]; long ix; } *map;
+    size_t map_cap;
+    /* connections: admitted at most max_pipes (the open-file limit) */
+    atomic_int pipes;
+    int max_pipes;
+    int64_t full_logged_ms;
+    unsigned full_refused;
+    nng_socket sock;
+    int open;
+} D = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* down_resolve_acks - the child's acks and refusals of its last downward
  * batch, matched against the head of its outbox: what it refused is held
@@ -151,97 +209,6 @@ down_push(struct node *n, const char *child, const Relay__LinkRequest *req,
     return rc;
 }
 
-/* down_hold - wait until something is queued for child, up to poll_hold_ms */
-static int
-down_hold(struct node *n, const char *child, struct outbox_item *items,
-          Relay__LinkReply *rep)
-{
-    int64_t until = clock_mono_ms() + n->cfg.poll_hold_ms;
-    uint64_t seen = 0;
-    size_t count = 0;
-    int rc;
-
-    rep->deliver = calloc((size_t)n->cfg.batch_max, sizeof(*rep->deliver));
-    if (rep->deliver == NULL)
-        return RL_ENOMEM;
-    for (;;) {
-        rc = link_outbox_read(n, child, items, rep->deliver, &count);
-        if (rc != RL_OK || count > 0)
-            break;
-        int64_t left = until - clock_mono_ms();
-        if (left <= 0 || node_wait_change(n, &seen, left) != 0)
-            break;
-    }
-    rep->n_deliver = count;
-    return rc;
-}
-
-/* down_send - send frame bytes on ctx (a copy; the caller keeps frame) */
-static void
-down_send(nng_ctx ctx, nng_aio *aio, const uint8_t *frame, size_t len)
-{
-    nng_msg *msg;
-
-    if (nng_msg_alloc(&msg, len) != 0)
-        return;
-    memcpy(nng_msg_body(msg), frame, len);
-    nng_aio_set_msg(aio, msg);
-    nng_ctx_send(ctx, aio);
-    nng_aio_wait(aio);
-    if (nng_aio_result(aio) != 0)
-        nng_msg_free(nng_aio_get_msg(aio));
-}
-
-/* down_reply - encode rep, seal it under the request's key, send it */
-static void
-down_reply(nng_ctx ctx, nng_aio *aio, const struct link_seal_ctx *sc,
-           const Relay__LinkReply *rep)
-{
-    size_t len = relay__link_reply__get_packed_size(rep), flen;
-    uint8_t *pt = malloc(len ? len : 1), *frame;
-    int rc;
-
-    if (pt == NULL)
-        return;
-    relay__link_reply__pack(rep, pt);
-    rc = link_seal_reply(sc, pt, len, &frame, &flen);
-    free(pt);
-    if (rc != RL_OK) {
-        log_warn("peer=%s reply not sealed: %s", sc->from, rl_strerror(rc));
-        return;
-    }
-    down_send(ctx, aio, frame, flen);
-    free(frame);
-}
-
-/* down_refuse - log why a frame did not open (rate-limited, link_guard.h)
- * and answer, if at all, with the one refusal that names no node */
-static void
-down_refuse(struct node *n, nng_ctx ctx, nng_aio *aio, nng_pipe pipe,
-            const struct link_seal_ctx *sc, int rc, const char *why)
-{
-    char err[320];
-    uint8_t *frame;
-    size_t flen;
-
-    if (rc == RL_ENOMEM)
-        snprintf(err, sizeof(err), "temporary failure: %s", rl_strerror(rc));
-    else if (rc == RL_EUNKNOWN || rc == RL_EPERM)
-        snprintf(err, sizeof(err), "request refused: %s", why);
-    else if (rc == RL_EINVAL)
-        snprintf(err, sizeof(err), "malformed link frame: %s", why);
-    else
-        snprintf(err, sizeof(err), "frame does not authenticate: %s", why);
-    link_guard_log(pipe, sc->from, err);
-    /* short of memory is no refusal: no answer, the child times out and
-     * tries again */
-    if (rc == RL_ENOMEM || !link_guard_may_refuse(n, pipe) ||
-        link_seal_error(LINK_GUARD_REFUSAL, &frame, &flen) != RL_OK)
-        return;
-    down_send(ctx, aio, frame, flen);
-    free(frame);
-}
-
 /* down_peer - link_seal_peer_fn: the key of a child of ours, by id */
 static int
 down_peer(void *arg, const char *from, uint8_t pk[KEYS_PK_LEN], char *why,
@@ -276,11 +243,20 @@ static void
 down_audit_head(struct node *n, const struct dir_node *child, size_t ix,
                 const ProtobufCBinaryData *signed_head)
 {
-    Relay__AuditHead *h = NULL, *old = NULL;
+    Relay__AuditHead *h = NULL;
     const uint8_t *pk;
     const char *why;
     uint8_t *copy;
+    int same;
 
+    /* the child re-signs its head only when its log grew: the same bytes
+     * again need no verification (issue 9: once per change, not per poll) */
+    pthread_mutex_lock(&n->mu);
+    same = n->child_heads[ix].len == signed_head->len &&
+           memcmp(n->child_heads[ix].data, signed_head->data, signed_head->len) == 0;
+    pthread_mutex_unlock(&n->mu);
+    if (same)
+        return;
     if (dir_key_at(child, clock_now_us(), &pk, &why) != 0 ||
         audit_head_open(signed_head->data, signed_head->len, pk, &h, &why) != RL_OK) {
         log_warn("peer=%s audit head refused: %s", child->id, why);
@@ -292,29 +268,26 @@ down_audit_head(struct node *n, const struct dir_node *child, size_t ix,
         return;
     }
     pthread_mutex_lock(&n->mu);
-    if (n->child_heads[ix].len &&
-        audit_head_open(n->child_heads[ix].data, n->child_heads[ix].len, pk, &old, &why) ==
-            RL_OK &&
-        old->seq > h->seq) {
+    if (n->child_heads[ix].len && D.head_seq[ix] > h->seq) {
         log_warn("peer=%s audit head went back from %llu to %llu entries", child->id,
-                 (unsigned long long)old->seq, (unsigned long long)h->seq);
+                 (unsigned long long)D.head_seq[ix], (unsigned long long)h->seq);
     } else if ((copy = malloc(signed_head->len)) != NULL) {
         memcpy(copy, signed_head->data, signed_head->len);
         free(n->child_heads[ix].data);
         n->child_heads[ix].data = copy;
         n->child_heads[ix].len = signed_head->len;
+        D.head_seq[ix] = h->seq;
     }
     pthread_mutex_unlock(&n->mu);
-    if (old)
-        relay__audit_head__free_unpacked(old, NULL);
     relay__audit_head__free_unpacked(h, NULL);
 }
 
-/* down_handle - one request from a child */
+/* down_handle - one request from a child: its acknowledgements and its
+ * pushes are committed; *ixp is the child's directory index (-1 when the
+ * request was refused, the reason in err) */
 static void
 down_handle(struct node *n, const Relay__LinkRequest *req,
-            Relay__LinkReply *rep, struct outbox_item *items, char *err,
-            size_t errlen)
+            Relay__LinkReply *rep, long *ixp, char *err, size_t errlen)
 {
     const struct directory *d = node_dir(n);
     const struct dir_node *child = dir_find(d, req->from);
@@ -331,9 +304,13 @@ down_handle(struct node *n, const Relay__LinkRequest *req,
         return;
     }
     ix = (size_t)(child - d->nodes);
-    if (ix < n->n_child_seen)
-        atomic_store(&n->child_seen_ms[ix], clock_mono_ms());
-    if (req->audit_head.len && ix < n->n_child_seen)
+    if (ix >= n->n_child_seen) {
+        snprintf(err, errlen, "more children enrolled than this run has room for "
+                 "(%zu): restart the node", n->n_child_seen);
+        return;
+    }
+    atomic_store(&n->child_seen_ms[ix], clock_mono_ms());
+    if (req->audit_head.len)
         down_audit_head(n, child, ix, &req->audit_head);
     if ((req->n_acked || req->n_refused) && (rc = down_resolve_acks(n, child->id, req)) != RL_OK) {
         snprintf(err, errlen, "acknowledgements not recorded: %s", rl_strerror(rc));
@@ -344,94 +321,551 @@ down_handle(struct node *n, const Relay__LinkRequest *req,
         rep->retry = 1;
         return;
     }
-    if (req->poll)
-        down_hold(n, child->id, items, rep);
+    *ixp = (long)ix;
 }
 
-/* down_main - a worker: receive, handle, reply */
+
+/* ------------------------------------------------------------- child map */
+
+/* map_hash - FNV-1a of a node id */
+static size_t
+map_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* map_get - the directory index of child id, or -1; under D.mu */
+static long
+map_get(const char *id)
+{
+    for (size_t i = map_hash(id) & (D.map_cap - 1), k = 0; k < D.map_cap;
+         i = (i + 1) & (D.map_cap - 1), k++) {
+        if (D.map[i].id[0] == '\0')
+            return -1;
+        if (strcmp(D.map[i].id, id) == 0)
+            return D.map[i].ix;
+    }
+    return -1;
+}
+
+/* map_put - remember child id at ix (at most n_child_seen ids, in a table
+ * twice that size: never full); under D.mu */
+static void
+map_put(const char *id, long ix)
+{
+    size_t i = map_hash(id) & (D.map_cap - 1);
+
+    while (D.map[i].id[0] != '\0' && strcmp(D.map[i].id, id) != 0)
+        i = (i + 1) & (D.map_cap - 1);
+    snprintf(D.map[i].id, sizeof(D.map[i].id), "%s", id);
+    D.map[i].ix = ix;
+}
+
+/* ----------------------------------------------------------------- slots */
+
+static void slot_cb(void *arg);
+
+/* slot_recv - wait for the next request on s */
+static void
+slot_recv(struct down_slot *s)
+{
+    s->state = SLOT_RECV;
+    atomic_fetch_add(&D.receiving, 1);
+    nng_ctx_recv(s->ctx, s->aio);
+}
+
+/* slot_new - one more slot, receiving; NULL when none can be made */
+static struct down_slot *
+slot_new(struct node *n)
+{
+    struct down_slot *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->n = n;
+    if (nng_aio_alloc(&s->aio, slot_cb, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (nng_ctx_open(&s->ctx, D.sock) != 0) {
+        nng_aio_free(s->aio);
+        free(s);
+        return NULL;
+    }
+    if (D.n_all == D.cap_all) {
+        size_t cap = D.cap_all ? 2 * D.cap_all : 256;
+        struct down_slot **v = realloc(D.all, cap * sizeof(*v));
+        if (v == NULL) {
+            nng_ctx_close(s->ctx);
+            nng_aio_free(s->aio);
+            free(s);
+            return NULL;
+        }
+        D.all = v;
+        D.cap_all = cap;
+    }
+    D.all[D.n_all++] = s;
+    return s;
+}
+
+/* down_spare - keep DOWN_SPARE slots receiving, so that a push is taken at
+ * once however many polls are parked (at most max_all slots in all) */
+static void
+down_spare(struct node *n)
+{
+    while (atomic_load(&D.receiving) < DOWN_SPARE && !atomic_load(&D.stopping)) {
+        struct down_slot *s = NULL;
+        pthread_mutex_lock(&D.mu);
+        if (D.n_all < D.max_all)
+            s = slot_new(n);
+        pthread_mutex_unlock(&D.mu);
+        if (s == NULL)
+            return;
+        slot_recv(s);
+    }
+}
+
+/* work_push - queue s for a worker */
+static void
+work_push(struct down_slot *s)
+{
+    pthread_mutex_lock(&D.mu);
+    s->next = NULL;
+    if (D.tail)
+        D.tail->next = s;
+    else
+        D.head = s;
+    D.tail = s;
+    pthread_cond_signal(&D.cv);
+    pthread_mutex_unlock(&D.mu);
+}
+
+/* slot_cb - the aio of s completed: a request arrived, a parked poll's
+ * time is up (or it was woken), or an answer went out */
+static void
+slot_cb(void *arg)
+{
+    struct down_slot *s = arg;
+    int rv = nng_aio_result(s->aio);
+
+    switch (s->state) {
+    case SLOT_RECV:
+        atomic_fetch_sub(&D.receiving, 1);
+        if (rv == NNG_ECLOSED || atomic_load(&D.stopping)) {
+            if (rv == 0)
+                nng_msg_free(nng_aio_get_msg(s->aio));
+            s->state = SLOT_DEAD;
+        } else if (rv != 0) {
+            slot_recv(s);
+        } else {
+            s->msg = nng_aio_get_msg(s->aio);
+            s->state = SLOT_NEW;
+            work_push(s);
+        }
+        break;
+    case SLOT_PARKED:
+        pthread_mutex_lock(&D.mu);
+        if (D.parked[s->ix] == s)
+            D.parked[s->ix] = NULL;
+        s->state = SLOT_DUE;
+        pthread_mutex_unlock(&D.mu);
+        work_push(s);
+        break;
+    case SLOT_SEND:
+        if (rv != 0)
+            nng_msg_free(nng_aio_get_msg(s->aio));
+        if (atomic_load(&D.stopping))
+            s->state = SLOT_DEAD;
+        else
+            slot_recv(s);
+        break;
+    default:
+        break;
+    }
+}
+
+/* slot_send - send frame (a copy) as the answer on s; nothing to send, or
+ * no memory for it: s just receives again (rep0 forgets the request) */
+static void
+slot_send(struct down_slot *s, const uint8_t *frame, size_t len)
+{
+    nng_msg *msg;
+
+    if (frame == NULL || nng_msg_alloc(&msg, len) != 0) {
+        slot_recv(s);
+        return;
+    }
+    memcpy(nng_msg_body(msg), frame, len);
+    s->state = SLOT_SEND;
+    nng_aio_set_msg(s->aio, msg);
+    nng_ctx_send(s->ctx, s->aio);
+}
+
+/* down_reply - encode rep, seal it under the request's key, send it; the
+ * key is wiped */
+static void
+down_reply(struct down_slot *s, Relay__LinkReply *rep)
+{
+    size_t len, flen = 0;
+    uint8_t *pt, *frame = NULL;
+
+    rep->now_us = clock_now_us(); /* the child compares clocks (skew) */
+    len = relay__link_reply__get_packed_size(rep);
+    if ((pt = malloc(len ? len : 1)) != NULL) {
+        relay__link_reply__pack(rep, pt);
+        if (link_seal_reply(&s->sc, pt, len, &frame, &flen) != RL_OK) {
+            log_warn("peer=%s reply not sealed", s->sc.from);
+            frame = NULL;
+        }
+        free(pt);
+    }
+    link_seal_wipe(&s->sc);
+    slot_send(s, frame, flen);
+    free(frame);
+}
+
+/* down_refuse - log why a frame did not open (rate-limited, link_guard.h)
+ * and answer, if at all, with the one refusal that names no node */
+static void
+down_refuse(struct node *n, struct down_slot *s, int rc, const char *why)
+{
+    char err[320];
+    uint8_t *frame = NULL;
+    size_t flen = 0;
+
+    if (rc == RL_ENOMEM)
+        snprintf(err, sizeof(err), "temporary failure: %s", rl_strerror(rc));
+    else if (rc == RL_EUNKNOWN || rc == RL_EPERM)
+        snprintf(err, sizeof(err), "request refused: %s", why);
+    else if (rc == RL_EINVAL)
+        snprintf(err, sizeof(err), "malformed link frame: %s", why);
+    else
+        snprintf(err, sizeof(err), "frame does not authenticate: %s", why);
+    link_guard_log(s->pipe, s->sc.from, err);
+    link_seal_wipe(&s->sc);
+    /* short of memory is no refusal: no answer, the child times out and
+     * tries again */
+    if (rc == RL_ENOMEM || !link_guard_may_refuse(n, s->pipe) ||
+        link_seal_error(LINK_GUARD_REFUSAL, &frame, &flen) != RL_OK)
+        frame = NULL;
+    slot_send(s, frame, flen);
+    free(frame);
+}
+
+/* reply_free - what down_handle and the outbox read put in rep */
+static void
+reply_free(Relay__LinkReply *rep)
+{
+    for (size_t i = 0; i < rep->n_stored; i++)
+        free(rep->stored[i].data);
+    free(rep->stored);
+    for (size_t i = 0; i < rep->n_refused; i++) {
+        free(rep->refused[i]->reason);
+        free(rep->refused[i]->id.data);
+        free(rep->refused[i]);
+    }
+    free(rep->refused);
+    link_free_envelopes(rep->deliver, rep->n_deliver);
+    free(rep->deliver);
+}
+
+/* down_fill - the head of child ix's outbox into rep->deliver */
+static int
+down_fill(struct node *n, size_t ix, struct outbox_item *items, Relay__LinkReply *rep)
+{
+    size_t count = 0;
+    int rc;
+
+    rep->deliver = calloc((size_t)n->cfg.batch_max, sizeof(*rep->deliver));
+    if (rep->deliver == NULL)
+        return RL_ENOMEM;
+    rc = link_outbox_read(n, node_dir(n)->nodes[ix].id, items, rep->deliver, &count);
+    rep->n_deliver = count;
+    return rc;
+}
+
+/* down_poll - answer a poll now if something waits for the child, else
+ * park it for hold_ms: 1 parked (s belongs to the parked table), 0 rep is
+ * ready to send */
+static int
+down_poll(struct node *n, struct down_slot *s, size_t ix, int64_t hold_ms,
+          struct outbox_item *items, Relay__LinkReply *rep)
+{
+    for (;;) {
+        struct down_slot *old;
+        uint64_t gen;
+
+        pthread_mutex_lock(&D.mu);
+        gen = D.gen[ix];
+        pthread_mutex_unlock(&D.mu);
+        if (down_fill(n, ix, items, rep) != RL_OK || rep->n_deliver > 0 || hold_ms <= 0 ||
+            atomic_load(&D.stopping))
+            return 0;
+        free(rep->deliver);
+        rep->deliver = NULL;
+        pthread_mutex_lock(&D.mu);
+        if (atomic_load(&D.stopping)) {
+            pthread_mutex_unlock(&D.mu);
+            return 0;
+        }
+        if (D.gen[ix] != gen) { /* queued meanwhile: read again */
+            pthread_mutex_unlock(&D.mu);
+            continue;
+        }
+        /* a child has one poll outstanding: an older one parked here is
+         * one it gave up on (its pipe broke); answer that one now */
+        if ((old = D.parked[ix]) != NULL)
+            nng_aio_cancel(old->aio);
+        D.parked[ix] = s;
+        s->ix = ix;
+        s->state = SLOT_PARKED;
+        nng_sleep_aio((nng_duration)hold_ms, s->aio);
+        pthread_mutex_unlock(&D.mu);
+        return 1;
+    }
+}
+
+/* down_request - open, check and handle the request in s, then answer it
+ * or park it */
+static void
+down_request(struct node *n, struct down_slot *s, struct outbox_item *items)
+{
+    Relay__LinkReply rep = RELAY__LINK_REPLY__INIT;
+    Relay__LinkRequest *req = NULL;
+    char err[256] = "", why[256] = "";
+    nng_msg *msg = s->msg;
+    uint8_t *pt = NULL;
+    size_t ptlen = 0;
+    long ix = -1;
+    int rc;
+
+    s->msg = NULL;
+    s->pipe = nng_msg_get_pipe(msg);
+    link_guard_enter(s->pipe);
+    rc = link_open_request(n->kp, down_peer, n, nng_msg_body(msg), nng_msg_len(msg),
+                           &s->sc, &pt, &ptlen, why, sizeof(why));
+    nng_msg_free(msg);
+    if (rc != RL_OK) {
+        down_refuse(n, s, rc, why);
+        link_guard_leave(s->pipe);
+        return;
+    }
+    link_guard_leave(s->pipe); /* authenticated: the guard no longer counts it */
+    req = relay__link_request__unpack(NULL, ptlen, pt);
+    free(pt);
+    if (req == NULL) {
+        snprintf(err, sizeof(err), "malformed link request (not a decodable LinkRequest)");
+        log_warn("peer=%s %s", s->sc.from, err);
+    } else if (strcmp(req->from, s->sc.from) != 0) {
+        snprintf(err, sizeof(err), "the link request names another sender than its frame");
+        log_warn("peer=%s request refused: %s", s->sc.from, err);
+    } else {
+        down_handle(n, req, &rep, &ix, err, sizeof(err));
+        if (err[0])
+            log_warn("peer=%s request refused: %s", req->from, err);
+    }
+    if (ix >= 0) {
+        pthread_mutex_lock(&D.mu);
+        if (map_get(req->from) < 0)
+            map_put(req->from, ix);
+        D.pipe_of[ix] = (uint32_t)nng_pipe_id(s->pipe);
+        pthread_mutex_unlock(&D.mu);
+    }
+    if (ix >= 0 && req->poll) {
+        int64_t hold = n->cfg.poll_hold_ms;
+        if (req->hold_ms > 0 && (int64_t)req->hold_ms < hold)
+            hold = (int64_t)req->hold_ms; /* the child waits no longer */
+        if (down_poll(n, s, (size_t)ix, hold, items, &rep)) {
+            reply_free(&rep);
+            relay__link_request__free_unpacked(req, NULL);
+            return;
+        }
+    }
+    rep.error = err;
+    down_reply(s, &rep);
+    rep.error = NULL;
+    reply_free(&rep);
+    if (req)
+        relay__link_request__free_unpacked(req, NULL);
+}
+
+/* down_due - a parked poll's time is up, or something was queued for its
+ * child: answer with the head of the child's outbox (perhaps nothing) */
+static void
+down_due(struct node *n, struct down_slot *s, struct outbox_item *items)
+{
+    Relay__LinkReply rep = RELAY__LINK_REPLY__INIT;
+
+    rep.error = (char *)"";
+    if (!atomic_load(&D.stopping))
+        (void)down_fill(n, s->ix, items, &rep); /* a read that failed: answer empty */
+    atomic_store(&n->child_seen_ms[s->ix], clock_mono_ms());
+    down_reply(s, &rep);
+    rep.error = NULL;
+    reply_free(&rep);
+}
+
+/* down_worker - a worker: take slots from the queue and move them on */
 static void *
-down_main(void *arg)
+down_worker(void *arg)
 {
     struct node *n = arg;
     struct outbox_item *items = calloc((size_t)n->cfg.batch_max, sizeof(*items));
-    nng_aio *aio;
-    nng_ctx ctx;
 
-    if (items == NULL || nng_aio_alloc(&aio, NULL, NULL) != 0 ||
-        nng_ctx_open(&ctx, n->down.sock) != 0)
+    if (items == NULL)
         log_fatal("link: cannot start a downstream worker");
     for (;;) {
-        Relay__LinkReply rep = RELAY__LINK_REPLY__INIT;
-        Relay__LinkRequest *req = NULL;
-        struct link_seal_ctx sc;
-        char err[256] = "", why[256] = "";
-        uint8_t *pt = NULL;
-        size_t ptlen = 0;
-        nng_msg *msg;
-        nng_pipe pipe;
-        int rc;
+        struct down_slot *s;
 
-        nng_ctx_recv(ctx, aio);
-        nng_aio_wait(aio);
-        if (nng_aio_result(aio) == NNG_ECLOSED)
+        pthread_mutex_lock(&D.mu);
+        while (D.head == NULL && !atomic_load(&D.stopping))
+            pthread_cond_wait(&D.cv, &D.mu);
+        if ((s = D.head) != NULL && (D.head = s->next) == NULL)
+            D.tail = NULL;
+        pthread_mutex_unlock(&D.mu);
+        if (s == NULL)
             break;
-        if (nng_aio_result(aio) != 0)
-            continue;
-        msg = nng_aio_get_msg(aio);
-        pipe = nng_msg_get_pipe(msg);
-        link_guard_enter(pipe);
-        rc = link_open_request(n->kp, down_peer, n, nng_msg_body(msg),
-                               nng_msg_len(msg), &sc, &pt, &ptlen, why,
-                               sizeof(why));
-        nng_msg_free(msg);
-        if (rc != RL_OK) {
-            down_refuse(n, ctx, aio, pipe, &sc, rc, why);
-            link_seal_wipe(&sc);
-            link_guard_leave(pipe);
-            continue;
-        }
-        req = relay__link_request__unpack(NULL, ptlen, pt);
-        free(pt);
-        if (req == NULL) {
-            snprintf(err, sizeof(err),
-                     "malformed link request (not a decodable LinkRequest)");
-            log_warn("peer=%s %s", sc.from, err);
-        } else if (strcmp(req->from, sc.from) != 0) {
-            snprintf(err, sizeof(err),
-                     "the link request names another sender than its frame");
-            log_warn("peer=%s request refused: %s", sc.from, err);
-        } else {
-            down_handle(n, req, &rep, items, err, sizeof(err));
-            if (err[0])
-                log_warn("peer=%s request refused: %s", req->from, err);
-        }
-        rep.error = err;
-        rep.now_us = clock_now_us(); /* the child compares clocks (skew) */
-        down_reply(ctx, aio, &sc, &rep);
-        link_seal_wipe(&sc);
-        rep.error = NULL;
-        for (size_t i = 0; i < rep.n_stored; i++)
-            free(rep.stored[i].data);
-        free(rep.stored);
-        for (size_t i = 0; i < rep.n_refused; i++) {
-            free(rep.refused[i]->reason);
-            free(rep.refused[i]->id.data);
-            free(rep.refused[i]);
-        }
-        free(rep.refused);
-        link_free_envelopes(rep.deliver, rep.n_deliver);
-        free(rep.deliver);
-        if (req)
-            relay__link_request__free_unpacked(req, NULL);
-        link_guard_leave(pipe);
+        if (s->state == SLOT_NEW)
+            down_request(n, s, items);
+        else
+            down_due(n, s, items);
+        down_spare(n);
     }
-    nng_ctx_close(ctx);
-    nng_aio_free(aio);
     free(items);
     return NULL;
 }
 
-/* link_down_start - listen and start the workers */
+/* down_wake - store_on_queue: something was committed to child peer's
+ * outbox; its parked poll, if any, is answered now. Other polls sleep on. */
+static void
+down_wake(void *arg, const char *peer)
+{
+    struct down_slot *s;
+    long ix;
+
+    (void)arg;
+    pthread_mutex_lock(&D.mu);
+    if (D.map && (ix = map_get(peer)) >= 0) {
+        D.gen[ix]++;
+        if ((s = D.parked[ix]) != NULL) {
+            D.parked[ix] = NULL;
+            nng_aio_cancel(s->aio); /* its callback queues it as due */
+        }
+    }
+    pthread_mutex_unlock(&D.mu);
+}
+
+/* ----------------------------------------------------------- connections */
+
+/* down_pipe_pre - admit a connection while there are descriptors for it;
+ * else close it before it is used (nng allows that in ADD_PRE) and log */
+static void
+down_pipe_pre(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    int k = atomic_fetch_add(&D.pipes, 1) + 1;
+    int64_t now = clock_mono_ms();
+
+    (void)ev;
+    (void)arg;
+    if (k <= D.max_pipes)
+        return;
+    nng_pipe_close(p);
+    pthread_mutex_lock(&D.mu);
+    D.full_refused++;
+    if (now - D.full_logged_ms >= DOWN_FULL_LOG_MS) {
+        log_warn("children: connection refused: %d open, the most the open-file limit "
+                 "allows (%u refused in the last %d s); raise LimitNOFILE",
+                 D.max_pipes, D.full_refused, DOWN_FULL_LOG_MS / 1000);
+        D.full_logged_ms = now;
+        D.full_refused = 0;
+    }
+    pthread_mutex_unlock(&D.mu);
+}
+
+/* down_pipe_added - note the address for the guard's log lines */
+static void
+down_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)ev;
+    (void)arg;
+    link_guard_pipe_added(p);
+}
+
+/* down_pipe_gone - a connection closed: a child on it is no longer
+ * connected, and its parked poll (no one to read the answer) ends */
+static void
+down_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct node *n = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+
+    (void)ev;
+    atomic_fetch_sub(&D.pipes, 1);
+    link_guard_pipe_removed(p);
+    pthread_mutex_lock(&D.mu);
+    for (size_t ix = 0; D.pipe_of && ix < n->n_child_seen; ix++) {
+        if (D.pipe_of[ix] != id)
+            continue;
+        D.pipe_of[ix] = 0;
+        if (D.parked[ix] != NULL) {
+            nng_aio_cancel(D.parked[ix]->aio);
+            D.parked[ix] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&D.mu);
+}
+
+/* down_fd_limit - raise the open-file limit to the hard limit; the number
+ * of child connections that leaves room for */
+static int
+down_fd_limit(void)
+{
+    struct rlimit rl;
+    long open_now = 0;
+    DIR *dir;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024 - DOWN_FD_RESERVE;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit want = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl = want;
+    }
+    if ((dir = opendir("/proc/self/fd")) != NULL) {
+        while (readdir(dir) != NULL)
+            open_now++;
+        closedir(dir);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)INT_MAX / 2)
+        rl.rlim_cur = (rlim_t)INT_MAX / 2;
+    long room = (long)rl.rlim_cur - open_now - DOWN_FD_RESERVE;
+    return room > 1 ? (int)room : 1;
+}
+
+/* link_down_connected - a child is connected when its connection is open
+ * and it has a poll parked here or was answered within link_timeout_ms:
+ * the same test its own status applies (link_up.c) */
+int
+link_down_connected(struct node *n, size_t ix, int64_t now_ms)
+{
+    int64_t seen;
+    int up;
+
+    if (!D.open || ix >= n->n_child_seen)
+        return 0;
+    seen = atomic_load(&n->child_seen_ms[ix]);
+    pthread_mutex_lock(&D.mu);
+    up = D.pipe_of[ix] != 0 &&
+         (D.parked[ix] != NULL || (seen > 0 && now_ms - seen < n->cfg.link_timeout_ms));
+    pthread_mutex_unlock(&D.mu);
+    return up;
+}
+
+/* link_down_start - tables, socket, slots, listener, workers */
 int
 link_down_start(struct node *n)
 {
@@ -442,22 +876,108 @@ link_down_start(struct node *n)
     n->n_child_seen = n->dir.n + DOWN_SEEN_SPARE;
     n->child_seen_ms = calloc(n->n_child_seen, sizeof(*n->child_seen_ms));
     n->child_heads = calloc(n->n_child_seen, sizeof(*n->child_heads));
-    if (n->child_seen_ms == NULL || n->child_heads == NULL)
+    D.parked = calloc(n->n_child_seen, sizeof(*D.parked));
+    D.gen = calloc(n->n_child_seen, sizeof(*D.gen));
+    D.pipe_of = calloc(n->n_child_seen, sizeof(*D.pipe_of));
+    D.head_seq = calloc(n->n_child_seen, sizeof(*D.head_seq));
+    for (D.map_cap = 64; D.map_cap < 2 * n->n_child_seen; D.map_cap *= 2)
+        ;
+    D.map = calloc(D.map_cap, sizeof(*D.map));
+    if (n->child_seen_ms == NULL || n->child_heads == NULL || D.parked == NULL ||
+        D.gen == NULL || D.pipe_of == NULL || D.head_seq == NULL || D.map == NULL)
         return RL_ENOMEM;
-    rc = node_rep_start(n, &n->down, "downstream", n->cfg.listen, maxsz,
-                        (int)n->cfg.link_workers, down_main);
-    if (rc == RL_OK) {
-        link_guard_start(n, n->down.sock);
-        log_info("listening for children on %s", n->cfg.listen);
+    D.max_pipes = down_fd_limit();
+    /* every child holds at most a poll and a push; the rest take turns */
+    D.max_all = 2 * (size_t)D.max_pipes + DOWN_SPARE;
+    atomic_store(&D.stopping, 0);
+    atomic_store(&D.pipes, 0);
+    if ((rc = nng_rep0_open(&D.sock)) != 0) {
+        log_warn("downstream: cannot open a socket: %s", nng_strerror(rc));
+        return RL_ELINK;
     }
-    return rc;
+    D.open = 1;
+    nng_socket_set_size(D.sock, NNG_OPT_RECVMAXSZ, maxsz);
+    nng_pipe_notify(D.sock, NNG_PIPE_EV_ADD_PRE, down_pipe_pre, n);
+    nng_pipe_notify(D.sock, NNG_PIPE_EV_ADD_POST, down_pipe_added, n);
+    nng_pipe_notify(D.sock, NNG_PIPE_EV_REM_POST, down_pipe_gone, n);
+    link_guard_start(n, D.sock);
+    store_on_queue(n->store, down_wake, n);
+    for (int i = 0; i < DOWN_SLOTS_START; i++) {
+        struct down_slot *s;
+        pthread_mutex_lock(&D.mu);
+        s = slot_new(n);
+        pthread_mutex_unlock(&D.mu);
+        if (s == NULL)
+            return RL_ENOMEM;
+        slot_recv(s);
+    }
+    if ((rc = nng_listen(D.sock, n->cfg.listen, NULL, 0)) != 0) {
+        log_warn("downstream: cannot listen on %s: %s", n->cfg.listen, nng_strerror(rc));
+        return RL_ELINK;
+    }
+    D.nthr = (int)n->cfg.link_workers;
+    if ((D.thr = calloc((size_t)D.nthr, sizeof(*D.thr))) == NULL)
+        return RL_ENOMEM;
+    for (int i = 0; i < D.nthr; i++)
+        if (pthread_create(&D.thr[i], NULL, down_worker, n) != 0)
+            log_fatal("downstream: cannot start threads");
+    log_info("listening for children on %s: up to %d child connections (open-file "
+             "limit), %d workers, polls held up to %lld ms",
+             n->cfg.listen, D.max_pipes, D.nthr, (long long)n->cfg.poll_hold_ms);
+    return RL_OK;
 }
 
-/* link_down_stop - close and join */
+/* link_down_stop - answer nothing more: end the parked polls, close the
+ * socket (every receive ends), join the workers, free the slots */
 void
 link_down_stop(struct node *n)
 {
-    node_rep_stop(n, &n->down, "downstream");
+    int closed;
+
+    if (!D.open)
+        return;
+    atomic_store(&D.stopping, 1);
+    store_on_queue(n->store, NULL, NULL);
+    pthread_mutex_lock(&D.mu);
+    for (size_t ix = 0; ix < n->n_child_seen; ix++)
+        if (D.parked[ix] != NULL) {
+            nng_aio_cancel(D.parked[ix]->aio);
+            D.parked[ix] = NULL;
+        }
+    pthread_cond_broadcast(&D.cv);
+    pthread_mutex_unlock(&D.mu);
+    closed = node_close_socket(n, D.sock, "downstream", 2000) == 0;
+    for (int i = 0; i < D.nthr && D.thr; i++)
+        pthread_join(D.thr[i], NULL);
+    free(D.thr);
+    D.thr = NULL;
     link_guard_stop();
     link_seal_forget();
+    if (!closed)
+        return; /* nng may still hold the slots: left to process exit */
+    for (size_t i = 0; i < D.n_all; i++) {
+        struct down_slot *s = D.all[i];
+        nng_aio_stop(s->aio); /* waits for a callback in progress */
+        if (s->msg)
+            nng_msg_free(s->msg);
+        link_seal_wipe(&s->sc);
+        nng_ctx_close(s->ctx);
+        nng_aio_free(s->aio);
+        free(s);
+    }
+    free(D.all);
+    D.all = NULL;
+    D.n_all = D.cap_all = 0;
+    D.head = D.tail = NULL;
+    free(D.parked);
+    free(D.gen);
+    free(D.pipe_of);
+    free(D.head_seq);
+    free(D.map);
+    D.parked = NULL;
+    D.gen = NULL;
+    D.pipe_of = NULL;
+    D.head_seq = NULL;
+    D.map = NULL;
+    D.open = 0;
 }

@@ -125,14 +125,12 @@ guard_addr_of(nng_pipe p, char *out, size_t outlen)
         inet_ntop(AF_INET6, sa.s_in6.sa_addr, out, (socklen_t)outlen);
 }
 
-/* guard_added - nng_pipe_notify callback: note the new pipe's address */
-static void
-guard_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* link_guard_pipe_added - note the new pipe's address */
+void
+link_guard_pipe_added(nng_pipe p)
 {
     struct guard_conn c;
 
-    (void)ev;
-    (void)arg;
     c.id = guard_id(p);
     guard_addr_of(p, c.addr, sizeof(c.addr));
     pthread_mutex_lock(&guard_mu);
@@ -140,14 +138,12 @@ guard_added(nng_pipe p, nng_pipe_ev ev, void *arg)
     pthread_mutex_unlock(&guard_mu);
 }
 
-/* guard_removed - nng_pipe_notify callback: the pipe is gone */
-static void
-guard_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* link_guard_pipe_removed - the pipe is gone */
+void
+link_guard_pipe_removed(nng_pipe p)
 {
     struct guard_pipe *g;
 
-    (void)ev;
-    (void)arg;
     pthread_mutex_lock(&guard_mu);
     if ((g = guard_find(guard_id(p), 0)) != NULL)
         g->closed = 1;
@@ -174,8 +170,7 @@ link_guard_start(struct node *n, nng_socket sock)
     memset(guard_addrs, 0, sizeof(guard_addrs));
     memset(guard_conns, 0, sizeof(guard_conns));
     pthread_mutex_unlock(&guard_mu);
-    nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, guard_added, NULL);
-    nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, guard_removed, NULL);
+    (void)sock; /* its pipe events reach us through link_down.c */
     guard_delay_ms = guard_nng_fixed() ? 0 : LINK_GUARD_DELAY_MS;
     guard_waiters = (int)(n->cfg.link_workers / 4) < LINK_GUARD_WAITERS
                         ? (int)(n->cfg.link_workers / 4) : LINK_GUARD_WAITERS;

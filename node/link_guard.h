@@ -65,6 +65,12 @@ void link_guard_start(struct node *n, nng_socket sock);
 /* link_guard_stop - join the canary (after n->stopping is set). */
 void link_guard_stop(void);
 
+/* link_guard_pipe_added, link_guard_pipe_removed - the downstream socket's
+ * pipe events (ADD_POST, REM_POST), passed on by link_down.c, which owns
+ * the socket's callbacks. */
+void link_guard_pipe_added(nng_pipe p);
+void link_guard_pipe_removed(nng_pipe p);
+
 /* link_guard_enter - a worker holds a request of pipe p; pair with
  * link_guard_leave when it is answered (or dropped). */
 void link_guard_enter(nng_pipe p);

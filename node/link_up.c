@@ -140,8 +140,10 @@ up_send_main(void *arg)
                      rep->error, rep->retry ? " (will retry)" : "");
             rc = RL_ELINK;
         }
-        if (rc == RL_OK)
+        if (rc == RL_OK) {
+            atomic_store(&n->up_ok_ms, clock_mono_ms());
             rc = up_ack_reply(n, rep, items, count);
+        }
         if (rep)
             relay__link_reply__free_unpacked(rep, NULL);
         if (rc == RL_OK) {
@@ -160,7 +162,9 @@ up_send_main(void *arg)
     return NULL;
 }
 
-/* up_audit_head - this node's signed audit head, or empty if unreadable */
+/* up_audit_head - this node's signed audit head (n->up_head, signed again
+ * only when the log grew, so that the parent verifies it once per change),
+ * or empty if unreadable. The poller alone uses it. */
 static void
 up_audit_head(struct node *n, ProtobufCBinaryData *out)
 {
@@ -175,12 +179,34 @@ up_audit_head(struct node *n, ProtobufCBinaryData *out)
         return;
     rc = store_audit_head(&t, &seq, hash);
     store_abort(&t);
-    if (rc == RL_OK &&
-        audit_head_seal(n->self->id, seq, hash, clock_now_us(), n->kp, &out->data,
-                        &out->len) != RL_OK) {
-        out->data = NULL;
-        out->len = 0;
+    if (rc != RL_OK)
+        return;
+    if (n->up_head.len == 0 || seq != n->up_head_seq) {
+        free(n->up_head.data);
+        n->up_head.data = NULL;
+        n->up_head.len = 0;
+        if (audit_head_seal(n->self->id, seq, hash, clock_now_us(), n->kp, &n->up_head.data,
+                            &n->up_head.len) != RL_OK) {
+            n->up_head.data = NULL;
+            n->up_head.len = 0;
+            return;
+        }
+        n->up_head_seq = seq;
     }
+    *out = n->up_head;
+}
+
+/* link_up_connected - connected to the parent: a connection is open and
+ * the parent answered within poll_hold_ms + link_timeout_ms (a poll held
+ * there is answered by then); the parent's status applies the same test
+ * to us (link_down_connected) */
+int
+link_up_connected(struct node *n, int64_t now_ms)
+{
+    int64_t ok = atomic_load(&n->up_ok_ms);
+
+    return atomic_load(&n->up_pipes) > 0 && ok > 0 &&
+           now_ms - ok < n->cfg.poll_hold_ms + n->cfg.link_timeout_ms;
 }
 
 /* up_poll_forget - free the answers to the last downward batch, once sent */
@@ -232,14 +258,16 @@ up_poll_main(void *arg)
         /* our signed audit head rides on every poll, so that the parent
          * always holds our latest claim about our own log */
         up_audit_head(n, &req.audit_head);
+        req.hold_ms = (uint32_t)n->cfg.poll_hold_ms; /* we wait that long plus the timeout */
         rc = link_call(n, ctx, n->up_aio[1], &req,
                        n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
                        link_maxsz(n), &rep);
-        free(req.audit_head.data);
         if (rc == RL_OK && rep->error[0]) {
             log_warn("peer=%s refused the poll: %s", n->parent->id, rep->error);
             rc = RL_ELINK;
         }
+        if (rc == RL_OK)
+            atomic_store(&n->up_ok_ms, clock_mono_ms());
         if (rc != RL_OK) {
             if (rep)
                 relay__link_reply__free_unpacked(rep, NULL);
@@ -377,6 +405,9 @@ link_up_stop(struct node *n)
             nanosleep(&(struct timespec){0, 5000000}, NULL);
     }
     n->up_running = 0;
+    free(n->up_head.data);
+    n->up_head.data = NULL;
+    n->up_head.len = 0;
     if (node_close_socket(n, n->up_sock, "upstream", 2000) == 0) {
         nng_aio_free(n->up_aio[0]);
         nng_aio_free(n->up_aio[1]);

@@ -53,6 +53,9 @@ struct node {
     /* upstream link (child side) */
     nng_socket up_sock;
     atomic_int up_pipes;
+    _Atomic int64_t up_ok_ms; /* last exchange the parent answered (monotonic) */
+    uint64_t up_head_seq;     /* the audit head signed last (poller only) */
+    ProtobufCBinaryData up_head;
     pthread_t up_send_thr, up_poll_thr;
     nng_aio *up_aio[2];     /* sender's and poller's: cancelled on stop */
     int up_running;
@@ -64,8 +67,7 @@ struct node {
     int64_t up_skew_logged_us;     /* the skew last warned about (under mu) */
     int up_skew_bad;               /* beyond max_skew_s when last logged (under mu) */
 
-    /* downstream server (parent side) */
-    struct rep_pool down;
+    /* downstream server (parent side, node/link_down.c) */
     _Atomic int64_t *child_seen_ms; /* per directory index: last request */
     size_t n_child_seen;            /* slots in child_seen_ms and child_heads */
     ProtobufCBinaryData *child_heads; /* per directory index: latest signed

@@ -184,6 +184,8 @@ store_close(struct store *s)
     free(s);
 }
 
+static void store_queued_free(struct store_txn *t);
+
 /* store_begin - open a transaction under the shared resize lock */
 int
 store_begin(struct store *s, int write, struct store_txn *t)
@@ -244,6 +246,10 @@ store_commit(struct store_txn *t)
     rc = mdb_txn_commit(t->txn); /* fsyncs: nothing is acknowledged before this */
     t->txn = NULL;
     pthread_rwlock_unlock(&t->s->resize);
+    if (rc == 0 && t->s->on_queue)
+        for (size_t i = 0; i < t->n_queued; i++)
+            t->s->on_queue(t->s->on_queue_arg, t->queued[i]);
+    store_queued_free(t);
     if (rc == EIO && store_disk_low(t->s))
         rc = ENOSPC; /* LMDB reports a short write as EIO */
     if (rc != 0)
@@ -260,6 +266,7 @@ store_commit(struct store_txn *t)
 void
 store_abort(struct store_txn *t)
 {
+    store_queued_free(t);
     if (t->txn == NULL)
         return;
     mdb_txn_abort(t->txn);
@@ -466,6 +473,43 @@ store_outbox_prefix(const char *peer, uint8_t *key)
     return n + 1;
 }
 
+/* store_queued_note - remember that peer got an outbox entry in t (told
+ * to on_queue at commit); the last few peers are not noted twice */
+static int
+store_queued_note(struct store_txn *t, const char *peer)
+{
+    for (size_t i = t->n_queued, k = 0; i > 0 && k < 4; i--, k++)
+        if (strcmp(t->queued[i - 1], peer) == 0)
+            return RL_OK;
+    if (t->n_queued == t->cap_queued) {
+        size_t cap = t->cap_queued ? 2 * t->cap_queued : 16;
+        char (*q)[STORE_PEER_MAX] = realloc(t->queued, cap * sizeof(*q));
+        if (q == NULL)
+            return RL_ENOMEM;
+        t->queued = q;
+        t->cap_queued = cap;
+    }
+    snprintf(t->queued[t->n_queued++], STORE_PEER_MAX, "%s", peer);
+    return RL_OK;
+}
+
+/* store_queued_free - forget the peers noted in t */
+static void
+store_queued_free(struct store_txn *t)
+{
+    free(t->queued);
+    t->queued = NULL;
+    t->n_queued = t->cap_queued = 0;
+}
+
+/* store_on_queue - set the commit hook */
+void
+store_on_queue(struct store *s, void (*fn)(void *arg, const char *peer), void *arg)
+{
+    s->on_queue = fn;
+    s->on_queue_arg = arg;
+}
+
 /* store_outbox_add - queue id for peer */
 int
 store_outbox_add(struct store_txn *t, const char *peer, uint8_t prio,
@@ -474,13 +518,14 @@ store_outbox_add(struct store_txn *t, const char *peer, uint8_t prio,
     uint8_t key[STORE_KEY_MAX];
     size_t n = store_outbox_prefix(peer, key);
     MDB_val k, v = {16, (void *)id};
+    int rc;
 
     key[n] = prio;
     put_u64(key + n + 1, ++t->outbox_seq);
     k.mv_size = n + 9;
     k.mv_data = key;
-    return store_rc(mdb_put(t->txn, t->s->outbox, &k, &v, MDB_NOOVERWRITE),
-                    "queue");
+    rc = store_rc(mdb_put(t->txn, t->s->outbox, &k, &v, MDB_NOOVERWRITE), "queue");
+    return rc == RL_OK ? store_queued_note(t, peer) : rc;
 }
 
 /* store_outbox_first - the head of peer's outbox */

@@ -66,6 +66,8 @@ struct store_txn {
     uint64_t outbox_seq; /* working copies, published on commit */
     uint64_t audit_seq;
     uint8_t audit_hash[32];
+    char (*queued)[STORE_PEER_MAX]; /* peers given outbox entries (heap) */
+    size_t n_queued, cap_queued;
 };
 
 struct outbox_item {
@@ -262,6 +264,12 @@ int store_walk(struct store_txn *t, const char *db, store_walk_fn fn, void *arg)
 /* store_has - 1 when db holds key, 0 when not, <0 on error. */
 int store_has(struct store_txn *t, const char *db, const uint8_t *key, size_t klen)
     RL_MUST_CHECK;
+/* store_on_queue - after every commit that queued outbox entries, fn(arg,
+ * peer) runs in the committing thread once for each peer concerned (a
+ * peer may be named more than once), so that a parked poll wakes only
+ * for its own child. fn must not block or open a transaction. Set it
+ * before any writer runs. */
+void store_on_queue(struct store *s, void (*fn)(void *arg, const char *peer), void *arg);
 /* store_entries - the record count LMDB keeps for db. */
 int store_entries(struct store_txn *t, const char *db, uint64_t *n) RL_MUST_CHECK;
 /* store_quarantine - move message id, as stored, to corrupt with reason and

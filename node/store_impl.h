@@ -29,6 +29,9 @@ struct store {
     uint64_t outbox_seq; /* committed values */
     uint64_t audit_seq;
     uint8_t audit_hash[32];
+    /* store_on_queue: told after each commit which peers got outbox entries */
+    void (*on_queue)(void *arg, const char *peer);
+    void *on_queue_arg;
 };
 
 /* store_rc - translate an LMDB code into RL_* (logging what failed). */
