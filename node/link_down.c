@@ -1,11 +1,26 @@
 /*
  * link_down.c - the parent's end: serve the children that dial in.
  *
- * link_workers threads each own one rep context. A request is checked
- * (known node, our child), then its acknowledgements go to the writer, its
- * pushed envelopes are verified and go to the writer, and only after those
- * commits does the reply tell the child what is stored. A poll is held
- * until something is queued for that child, or poll_hold_ms passes.
+ * No thread per child (issue 9). Requests arrive on rep contexts ("slots")
+ * driven by aio callbacks; a fixed pool of link_workers threads opens each
+ * one, checks it (known node, our child), sends its acknowledgements and
+ * its verified pushes to the writer, and only after those commits tells the
+ * child what is stored. A poll with nothing to deliver is parked: its slot
+ * sleeps on its own aio for the hold time (the child's hold_ms, at most
+ * poll_hold_ms) and holds no thread. A commit that queues something for a
+ * child wakes that child's parked poll alone (store_on_queue -> down_wake);
+ * the others sleep on. Slots are made as they are needed, so that DOWN_SPARE
+ * of them always wait for the next request however many polls are parked:
+ * a push is taken at once. Each child has at most one poll parked (a newer
+ * one answers the older); a closed connection ends its child's parked poll.
+ *
+ * Connections are admitted while descriptors last: at start the open-file
+ * limit is raised to its hard limit and the number of child connections
+ * that leaves room for is logged; beyond it a new connection is closed
+ * before use, with a logged reason (rate-limited). Per child the parent
+ * keeps one connection, at most two slots (a parked poll and a push, about
+ * 1 KiB with their nng contexts and aios), and the fixed per-index tables
+ * below.
  *
  * Every request arrives sealed (link_seal.h). The claimed sender must be
  * our child in the directory before any key is derived; a frame that does
@@ -15,7 +30,10 @@
  * never reaches the writer. Replies are sealed under the key of the request
  * they answer.
  *
- * SECURITY: a child may push only messages authored inside its own subtree.
+ * SECURITY: only an authenticated poll of our child is parked, one per
+ * child, so a peer that does not authenticate can make no slot wait; the
+ * slots in all are capped at twice the connections admitted.
+ * A child may push only messages authored inside its own subtree.
  * Anything refused is audited with its reason and not stored. Nothing from
  * a frame is acted on before it opened with the claimed child's key.
  */

@@ -36,7 +36,7 @@
 #include "log.h"
 #include "node.h"
 
-#define GUARD_PIPES 256 /* > link_workers: one slot per request in hand */
+#define GUARD_PIPES 256 /* one slot per frame being opened (at most link_workers) */
 #define GUARD_ADDRS 256
 #define GUARD_CONNS 1024 /* remote address by pipe id, overwritten in turn */
 #define GUARD_LOG_MS 1000

@@ -40,8 +40,9 @@
  * every 10 s (its other attempts time out). Authenticated requests are not
  * touched. With nng >= 1.6.0 none of this applies: refusals go out at once.
  *
- * SECURITY: the pipe table holds only pipes with a request in hand (at most
- * link_workers), the address table is fixed-size; neither grows with the
+ * SECURITY: the pipe table holds only pipes with a frame being opened (at
+ * most link_workers; an authenticated request leaves it, parked or not),
+ * the address table is fixed-size; neither grows with the
  * number of hostile connections.
  */
 #ifndef RELAY_LINK_GUARD_H

@@ -49,24 +49,53 @@ link_maxsz(const struct node *n)
     return (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536);
 }
 
-/* up_ack_reply - turn a LinkReply into outbox deletions through the writer */
-static int
-up_ack_reply(struct node *n, const Relay__LinkReply *rep,
-             struct outbox_item *items, size_t count)
-{
-    struct outbox_item *acked = calloc(count, sizeof(*acked));
-    const char **why = calloc(count, sizeof(*why));
-    int *transient = calloc(count, sizeof(*transient));
+/* The deletion of an acknowledged batch commits while the next batch is
+ * on its way (issue 9: no two fsyncs in series on one hop's critical
+ * path). The reply stays alive until then: the refusal reasons point in it. */
+struct up_acks {
     struct work wk;
+    pthread_cond_t cv;
+    struct outbox_item *acked; /* batch_max each */
+    const char **why;
+    int *transient;
+    Relay__LinkReply *rep;
+    int busy; /* wk submitted, not waited for */
+};
+
+/* up_acks_wait - wait for the pending deletion, if any, and free its reply */
+static int
+up_acks_wait(struct node *n, struct up_acks *a)
+{
+    int rc;
+
+    if (!a->busy)
+        return RL_OK;
+    rc = writer_wait(n, &a->wk);
+    relay__link_reply__free_unpacked(a->rep, NULL);
+    a->rep = NULL;
+    a->busy = 0;
+    return rc;
+}
+
+/* up_acks_pending - whether id's deletion is pending */
+static int
+up_acks_pending(const struct up_acks *a, const uint8_t id[16])
+{
+    for (size_t i = 0; a->busy && i < a->wk.nacked; i++)
+        if (memcmp(a->acked[i].id, id, 16) == 0)
+            return 1;
+    return 0;
+}
+
+/* up_acks_submit - turn a LinkReply into outbox deletions through the
+ * writer, without waiting; a takes rep (a must be idle) */
+static int
+up_acks_submit(struct node *n, struct up_acks *a, Relay__LinkReply *rep,
+               struct outbox_item *items, size_t count)
+{
     size_t k = 0;
     int rc;
 
-    if (acked == NULL || why == NULL || transient == NULL) {
-        free(acked);
-        free(why);
-        free(transient);
-        return RL_ENOMEM;
-    }
     for (size_t i = 0; i < count; i++) {
         const char *w = NULL;
         int hit = 0, tr = 0;
@@ -82,23 +111,25 @@ up_ack_reply(struct node *n, const Relay__LinkReply *rep,
                 tr = rep->refused[j]->retry;
             }
         if (hit) {
-            acked[k] = items[i];
-            transient[k] = tr;
-            why[k++] = w;
+            a->acked[k] = items[i];
+            a->transient[k] = tr;
+            a->why[k++] = w;
         }
     }
-    memset(&wk, 0, sizeof(wk));
-    wk.type = WORK_ACKED;
-    wk.peer = n->parent->id;
-    wk.acked = acked;
-    wk.acked_why = why;
-    wk.acked_transient = transient;
-    wk.nacked = k;
-    rc = k ? writer_run(n, &wk) : RL_OK;
-    free(acked);
-    free(why);
-    free(transient);
-    return rc;
+    memset(&a->wk, 0, sizeof(a->wk));
+    a->wk.type = WORK_ACKED;
+    a->wk.peer = n->parent->id;
+    a->wk.acked = a->acked;
+    a->wk.acked_why = a->why;
+    a->wk.acked_transient = a->transient;
+    a->wk.nacked = k;
+    if (k == 0 || (rc = writer_submit(n, &a->wk, &a->cv)) != RL_OK) {
+        relay__link_reply__free_unpacked(rep, NULL);
+        return k == 0 ? RL_OK : rc;
+    }
+    a->rep = rep;
+    a->busy = 1;
+    return RL_OK;
 }
 
 /* up_send_main - push the parent's outbox, batch by batch */
@@ -109,23 +140,45 @@ up_send_main(void *arg)
     size_t bmax = (size_t)n->cfg.batch_max, count;
     struct outbox_item *items = calloc(bmax, sizeof(*items));
     ProtobufCBinaryData *envs = calloc(bmax, sizeof(*envs));
+    struct up_acks a = {.busy = 0};
     uint64_t seen = 0;
     nng_ctx ctx;
     int fails = 0;
 
-    if (items == NULL || envs == NULL || nng_ctx_open(&ctx, n->up_sock) != 0)
+    a.acked = calloc(bmax, sizeof(*a.acked));
+    a.why = calloc(bmax, sizeof(*a.why));
+    a.transient = calloc(bmax, sizeof(*a.transient));
+    if (items == NULL || envs == NULL || a.acked == NULL || a.why == NULL ||
+        a.transient == NULL || nng_ctx_open(&ctx, n->up_sock) != 0)
         log_fatal("link: cannot set up the sender");
+    pthread_cond_init(&a.cv, NULL);
     while (!atomic_load(&n->stopping)) {
         Relay__LinkRequest req = RELAY__LINK_REQUEST__INIT;
         Relay__LinkReply *rep = NULL;
-        int rc;
+        size_t k = 0;
+        int rc, prev;
 
         if (link_outbox_read(n, n->parent->id, items, envs, &count) != RL_OK) {
+            (void)up_acks_wait(n, &a);
             node_sleep(n, node_backoff_ms(n, fails++));
             continue;
         }
+        for (size_t i = 0; i < count; i++) { /* not what is being deleted */
+            if (up_acks_pending(&a, items[i].id)) {
+                free(envs[i].data);
+                continue;
+            }
+            items[k] = items[i];
+            envs[k++] = envs[i];
+        }
+        count = k;
         if (count == 0) {
-            node_wait_change(n, &seen, 1000);
+            if (a.busy) {
+                if (up_acks_wait(n, &a) != RL_OK)
+                    node_sleep(n, node_backoff_ms(n, fails++));
+            } else {
+                node_wait_change(n, &seen, 1000);
+            }
             continue;
         }
         req.version = LINK_VERSION;
@@ -140,9 +193,14 @@ up_send_main(void *arg)
                      rep->error, rep->retry ? " (will retry)" : "");
             rc = RL_ELINK;
         }
+        /* the previous batch's deletion committed meanwhile */
+        if ((prev = up_acks_wait(n, &a)) != RL_OK)
+            log_debug("peer=%s acknowledged entries not removed yet: %s", n->parent->id,
+                      rl_strerror(prev));
         if (rc == RL_OK) {
             atomic_store(&n->up_ok_ms, clock_mono_ms());
-            rc = up_ack_reply(n, rep, items, count);
+            rc = up_acks_submit(n, &a, rep, items, count);
+            rep = NULL;
         }
         if (rep)
             relay__link_reply__free_unpacked(rep, NULL);
@@ -156,9 +214,14 @@ up_send_main(void *arg)
                   rl_strerror(rc), count);
         node_sleep(n, node_backoff_ms(n, fails++));
     }
+    (void)up_acks_wait(n, &a);
+    pthread_cond_destroy(&a.cv);
     nng_ctx_close(ctx);
     free(items);
     free(envs);
+    free(a.acked);
+    free(a.why);
+    free(a.transient);
     return NULL;
 }
 

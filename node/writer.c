@@ -726,15 +726,14 @@ writer_stop(struct node *n)
     n->writer = NULL;
 }
 
-/* writer_run - queue and wait for the commit */
+/* writer_submit - queue wk; cv (initialized, the caller's) is signalled
+ * when it is done */
 int
-writer_run(struct node *n, struct work *wk)
+writer_submit(struct node *n, struct work *wk, pthread_cond_t *cv)
 {
     struct writer *w = n->writer;
-    pthread_cond_t cv;
 
-    pthread_cond_init(&cv, NULL);
-    wk->cv = &cv;
+    wk->cv = cv;
     wk->done = 0;
     wk->next = NULL;
     wk->rc = RL_OK;
@@ -742,8 +741,8 @@ writer_run(struct node *n, struct work *wk)
     pthread_mutex_lock(&w->mu);
     if (w->stop) {
         pthread_mutex_unlock(&w->mu);
-        pthread_cond_destroy(&cv);
         wk->rc = RL_ECLOSED;
+        wk->done = 1;
         snprintf(wk->err, sizeof(wk->err), "node is stopping");
         return wk->rc;
     }
@@ -753,9 +752,33 @@ writer_run(struct node *n, struct work *wk)
         w->head = wk;
     w->tail = wk;
     pthread_cond_signal(&w->cv);
-    while (!wk->done)
-        pthread_cond_wait(&cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
-    pthread_cond_destroy(&cv);
+    return RL_OK;
+}
+
+/* writer_wait - until submitted work is committed or failed */
+int
+writer_wait(struct node *n, struct work *wk)
+{
+    struct writer *w = n->writer;
+
+    pthread_mutex_lock(&w->mu);
+    while (!wk->done)
+        pthread_cond_wait(wk->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
     return wk->rc;
+}
+
+/* writer_run - queue and wait for the commit */
+int
+writer_run(struct node *n, struct work *wk)
+{
+    pthread_cond_t cv;
+    int rc;
+
+    pthread_cond_init(&cv, NULL);
+    if ((rc = writer_submit(n, wk, &cv)) == RL_OK)
+        rc = writer_wait(n, wk);
+    pthread_cond_destroy(&cv);
+    return rc;
 }

@@ -85,6 +85,12 @@ struct work {
 int writer_start(struct node *n) RL_MUST_CHECK;
 /* writer_stop - finish queued work, then stop the thread. */
 void writer_stop(struct node *n);
+/* writer_submit - queue w and return at once; cv (the caller's, initialized,
+ * alive until writer_wait returns) is signalled when w is done. RL_ECLOSED
+ * (w done already) when the writer is stopping. */
+int writer_submit(struct node *n, struct work *w, pthread_cond_t *cv) RL_MUST_CHECK;
+/* writer_wait - wait until submitted work w is done; returns w->rc. */
+int writer_wait(struct node *n, struct work *w) RL_MUST_CHECK;
 /* writer_run - queue w and wait until it is committed or failed; returns
  * w->rc. The caller must not hold a store transaction. */
 int writer_run(struct node *n, struct work *w) RL_MUST_CHECK;
