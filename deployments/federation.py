@@ -45,6 +45,7 @@ class Federation:
         self.ctl_bin = os.path.join(self.build, "tools", "relayctl", "relayctl")
         self.nodes = {}
         self.procs = {}
+        self.wrap = {}  # nid -> command prefix (e.g. prlimit) for its starts
         state = os.path.join(self.dir, "federation.json")
         if os.path.exists(state):
             with open(state) as f:
@@ -129,7 +130,7 @@ class Federation:
             first = not self.nodes[nid].get("initialized") if init is None else init
             log = open(self.nodes[nid]["log"], "a")
             self.procs[nid] = subprocess.Popen(
-                [self.node_bin, "--config", self.nodes[nid]["config"]] +
+                self.wrap.get(nid, []) + [self.node_bin, "--config", self.nodes[nid]["config"]] +
                 (["--init"] if first else []),
                 stdout=log, stderr=log)
             log.close()

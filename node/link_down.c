@@ -695,8 +695,8 @@ down_request(struct node *n, struct down_slot *s, struct outbox_item *items)
     }
     if (ix >= 0 && req->poll) {
         int64_t hold = n->cfg.poll_hold_ms;
-        if (req->hold_ms > 0 && (int64_t)req->hold_ms < hold)
-            hold = (int64_t)req->hold_ms; /* the child waits no longer */
+        if ((int64_t)req->hold_ms < hold)
+            hold = (int64_t)req->hold_ms; /* the child waits no longer (0: not at all) */
         if (down_poll(n, s, (size_t)ix, hold, items, &rep)) {
             reply_free(&rep);
             relay__link_request__free_unpacked(req, NULL);

@@ -321,7 +321,10 @@ up_poll_main(void *arg)
         /* our signed audit head rides on every poll, so that the parent
          * always holds our latest claim about our own log */
         up_audit_head(n, &req.audit_head);
-        req.hold_ms = (uint32_t)n->cfg.poll_hold_ms; /* we wait that long plus the timeout */
+        /* we wait that long plus the timeout; the first poll of a run or
+         * after a failure is answered at once, so that both ends know the
+         * link works without waiting out a hold */
+        req.hold_ms = fails == 0 && atomic_load(&n->up_ok_ms) > 0 ? (uint32_t)n->cfg.poll_hold_ms : 0;
         rc = link_call(n, ctx, n->up_aio[1], &req,
                        n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
                        link_maxsz(n), &rep);
