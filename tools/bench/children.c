@@ -114,6 +114,7 @@ static struct {
     pthread_mutex_t mu; /* why */
     char why[320];      /* the first failed push */
     int soft_failed;    /* a phase did not complete: exit 1 at the end */
+    double rss0_mib;    /* the ministry's VmRSS before any child dialled */
 } G;
 
 /* soft_fail - name a phase that did not complete; the run goes on and
@@ -151,8 +152,11 @@ sim_note(struct sim_child *c, const char *fmt, ...)
  * The one place frames are sealed and opened. Written against today's
  * per-request link_seal_request/link_open_reply; the session API
  * (link_client_new/seal/open/reset/free) replaces these three bodies: a
- * struct link_client per child, made beside c->kp, and a handshake frame
- * (ctx.handshake) sent and opened before the first sealed request.
+ * struct link_client per child (one connection, shared by its poll and
+ * send contexts), made in fed_files beside c->kp and freed in
+ * sim_close_all. When sim_seal returns a handshake frame the callers send it
+ * as they send a request, and sim_open's RL_OK with *rep == NULL makes them
+ * seal the request again.
  * ------------------------------------------------------------------ */
 
 /* sim_seal - seal the serialized LinkRequest pt for the ministry as c;
@@ -168,7 +172,9 @@ sim_seal(struct sim_child *c, const uint8_t *pt, size_t ptlen,
 
 /* sim_open - open the ministry's reply to the exchange of seal and unpack
  * it into *rep (caller frees with relay__link_reply__free_unpacked); the
- * exchange's key is wiped on every path */
+ * exchange's key is wiped on every path. RL_OK with *rep NULL is reserved
+ * for the session API: the answer to a handshake, after which the callers
+ * seal their request again (today's seal has no handshake). */
 static int
 sim_open(struct sim_child *c, struct link_seal_ctx *seal, const uint8_t *frame,
          size_t len, Relay__LinkReply **rep, char *why, size_t whylen)
@@ -360,6 +366,10 @@ sim_poll_cb(void *arg)
         rv = sim_open(c, &c->pseal, nng_msg_body(msg), nng_msg_len(msg), &rep, why,
                       sizeof(why));
         nng_msg_free(msg);
+        if (rv == RL_OK && rep == NULL) {
+            sim_poll_start(c); /* a handshake answered: now the request */
+            return;
+        }
         if (rv != RL_OK || rep->error[0]) {
             if (rep)
                 relay__link_reply__free_unpacked(rep, NULL);
@@ -473,6 +483,10 @@ sim_push_cb(void *arg)
     rv = sim_open(c, &c->sseal, nng_msg_body(msg), nng_msg_len(msg), &rep, why,
                   sizeof(why));
     nng_msg_free(msg);
+    if (rv == RL_OK && rep == NULL) {
+        sim_push_start(c); /* a handshake answered: now the push */
+        return;
+    }
     sim_push_done(c, rv != RL_OK ? why : sim_push_reply(c, rep, why, sizeof(why)));
     if (rep)
         relay__link_reply__free_unpacked(rep, NULL);
@@ -808,8 +822,10 @@ static int
 phase_connect(void)
 {
     int64_t t0 = mono_us(), last = 0;
+    double rss;
     long seen;
 
+    proc_mem_mib(procs[CITY].pid, &G.rss0_mib, &rss);
     for (long i = 0; i < G.n; i++)
         if (sim_open_child(&G.c[i]) != 0)
             return -1;
@@ -854,7 +870,9 @@ phase_idle(void)
            s, 100.0 * (c1 - c0) / s, ex, (double)ex / s,
            ex ? 1e6 * (c1 - c0) / (double)ex : 0.0,
            atomic_load(&G.poll_errors) - err0);
-    printf("ministry memory: VmRSS %.1f MiB, VmHWM %.1f MiB\n", rss, hwm);
+    printf("ministry memory: VmRSS %.1f MiB, VmHWM %.1f MiB; %.1f KiB of VmRSS per "
+           "child over the %.1f MiB before they dialled\n",
+           rss, hwm, (rss - G.rss0_mib) * 1024.0 / (double)G.n, G.rss0_mib);
     return 0;
 }
 
