@@ -53,6 +53,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "config.h"
 #include "directory.h"
 #include "envelope.h"
 #include "form.h"
@@ -553,26 +554,14 @@ raise_nofile(void)
                 (unsigned long long)rl.rlim_cur, G.n);
 }
 
-/* setting_ms - a "key=value" of --set as a number, or dflt */
-static int64_t
-setting_ms(const char *key, int64_t dflt)
-{
-    size_t klen = strlen(key);
-
-    for (size_t i = 0; i < children_opts.nset; i++)
-        if (strncmp(children_opts.set[i], key, klen) == 0 &&
-            children_opts.set[i][klen] == '=')
-            return strtoll(children_opts.set[i] + klen + 1, NULL, 10);
-    return dflt;
-}
-
 /* fed_files - keys, directory (national, ministry, N agencies under it),
  * the two configs; the ministry's with the --set lines */
 static int
 fed_files(const char *dir)
 {
     char ini[PATH_MAX], log[PATH_MAX], path[PATH_MAX], hex[2 * KEYS_PK_LEN + 1],
-        root_hex[2 * KEYS_PK_LEN + 1], err[512];
+        root_hex[2 * KEYS_PK_LEN + 1], err[2048];
+    struct config cfg;
     FILE *f;
 
     procs[CITY].id = "bench-ministry";
@@ -622,6 +611,13 @@ fed_files(const char *dir)
         return fail("%s: %s", ini, err);
     if (policy_file_load(NULL, &G.pol, path, sizeof(path), err, sizeof(err)) != RL_OK)
         return fail("built-in policy: %s", err);
+    /* the children's timeouts follow the ministry's settings, as a
+     * relay-node child's follow its own (the same on both ends) */
+    if (config_load(procs[CITY].conf, &cfg, err, sizeof(err)) != RL_OK)
+        return fail("%s", err);
+    G.call_timeout_ms = cfg.link_timeout_ms;
+    G.poll_timeout_ms = cfg.poll_hold_ms + cfg.link_timeout_ms;
+    G.maxsz = (size_t)(cfg.batch_max * (cfg.max_message_bytes + 64) + 65536);
     memcpy(G.parent_pk, procs[CITY].kp->pk, KEYS_PK_LEN);
     snprintf(G.url, sizeof(G.url), "tcp://127.0.0.1:%d", procs[CITY].port);
     return 0;
@@ -721,6 +717,16 @@ proc_cpu_s(pid_t pid)
                &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* self_cpu_s - this process's CPU seconds */
+static double
+self_cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* proc_mem_mib - VmRSS and VmHWM of pid in MiB (0 when unreadable) */
@@ -853,7 +859,7 @@ phase_idle(void)
 {
     pid_t pid = procs[CITY].pid;
     long ex0 = atomic_load(&G.exchanges), err0 = atomic_load(&G.poll_errors), ex;
-    double c0 = proc_cpu_s(pid), c1, rss, hwm, s;
+    double c0 = proc_cpu_s(pid), c1, rss, hwm, s, b0 = self_cpu_s(), b1;
     int64_t t0 = mono_us(), t1;
 
     while (!stop_sig && mono_us() - t0 < children_opts.idle_s * 1000000LL)
@@ -861,6 +867,7 @@ phase_idle(void)
     if (stop_sig || check_alive() != 0)
         return -1;
     c1 = proc_cpu_s(pid);
+    b1 = self_cpu_s();
     t1 = mono_us();
     proc_mem_mib(pid, &rss, &hwm);
     s = (double)(t1 - t0) / 1e6;
@@ -870,6 +877,8 @@ phase_idle(void)
            s, 100.0 * (c1 - c0) / s, ex, (double)ex / s,
            ex ? 1e6 * (c1 - c0) / (double)ex : 0.0,
            atomic_load(&G.poll_errors) - err0);
+    printf("the bench itself (the %ld children) used %.1f %% of one core meanwhile\n",
+           G.n, 100.0 * (b1 - b0) / s);
     printf("ministry memory: VmRSS %.1f MiB, VmHWM %.1f MiB; %.1f KiB of VmRSS per "
            "child over the %.1f MiB before they dialled\n",
            rss, hwm, (rss - G.rss0_mib) * 1024.0 / (double)G.n, G.rss0_mib);
@@ -1017,9 +1026,6 @@ children_run(const char *dir)
     memset(&G, 0, sizeof(G));
     G.n = children_opts.n;
     k = children_opts.sample < G.n ? children_opts.sample : G.n;
-    G.call_timeout_ms = setting_ms("link_timeout_ms", 10000);
-    G.poll_timeout_ms = setting_ms("poll_hold_ms", 1000) + G.call_timeout_ms;
-    G.maxsz = (size_t)(setting_ms("batch_max", 256) * (65536 + 64) + 65536);
     pthread_mutex_init(&G.mu, NULL);
     sem_init(&G.push_done, 0, 0);
     clock_format_iso(clock_now_us() - 60 * 1000000LL, G.aware, sizeof(G.aware));
