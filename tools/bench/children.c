@@ -260,26 +260,31 @@ static void
 sim_poll_start(struct sim_child *c)
 {
     Relay__LinkRequest req = RELAY__LINK_REQUEST__INIT;
-    ProtobufCBinaryData acked[256];
+    ProtobufCBinaryData *acked = calloc(c->nacked ? c->nacked : 1, sizeof(*acked));
     static const uint8_t zero[32];
     char why[256];
     nng_msg *msg;
 
+    if (acked == NULL) {
+        sim_poll_retry(c);
+        return;
+    }
     req.version = SIM_LINK_VERSION;
     req.from = c->id;
     req.poll = atomic_load(&c->connected_us) != 0;
-    for (size_t i = 0; i < c->nacked && i < 256; i++) {
+    for (size_t i = 0; i < c->nacked; i++) {
         acked[i].data = c->acked[i];
         acked[i].len = ENV_ID_LEN;
     }
     req.acked = acked;
-    req.n_acked = c->nacked < 256 ? c->nacked : 256;
+    req.n_acked = c->nacked;
     /* a fresh agency's log: the head a relay-node child sends on every poll */
     if (audit_head_seal(c->id, 0, zero, clock_now_us(), c->kp, &req.audit_head.data,
                         &req.audit_head.len) != RL_OK)
         req.audit_head.len = 0;
     msg = sim_request_msg(c, &req, &c->pseal, why, sizeof(why));
     free(req.audit_head.data);
+    free(acked);
     if (msg == NULL) {
         sim_poll_retry(c);
         return;
@@ -872,13 +877,15 @@ phase_idle(void)
     proc_mem_mib(pid, &rss, &hwm);
     s = (double)(t1 - t0) / 1e6;
     ex = atomic_load(&G.exchanges) - ex0;
-    printf("ministry idle over %.1f s: CPU %.2f %% of one core; %ld polls answered "
-           "(%.0f/s), %.1f us of CPU per poll; %ld failed exchanges\n",
-           s, 100.0 * (c1 - c0) / s, ex, (double)ex / s,
-           ex ? 1e6 * (c1 - c0) / (double)ex : 0.0,
-           atomic_load(&G.poll_errors) - err0);
-    printf("the bench itself (the %ld children) used %.1f %% of one core meanwhile\n",
-           G.n, 100.0 * (b1 - b0) / s);
+    if (children_opts.idle_s > 0) { /* --idle 0: memory only */
+        printf("ministry idle over %.1f s: CPU %.2f %% of one core; %ld polls answered "
+               "(%.0f/s), %.1f us of CPU per poll; %ld failed exchanges\n",
+               s, 100.0 * (c1 - c0) / s, ex, (double)ex / s,
+               ex ? 1e6 * (c1 - c0) / (double)ex : 0.0,
+               atomic_load(&G.poll_errors) - err0);
+        printf("the bench itself (the %ld children) used %.1f %% of one core meanwhile\n",
+               G.n, 100.0 * (b1 - b0) / s);
+    }
     printf("ministry memory: VmRSS %.1f MiB, VmHWM %.1f MiB; %.1f KiB of VmRSS per "
            "child over the %.1f MiB before they dialled\n",
            rss, hwm, (rss - G.rss0_mib) * 1024.0 / (double)G.n, G.rss0_mib);
