@@ -50,6 +50,7 @@ struct children_opts {
 
 extern struct proc procs[NNODES];
 extern int bench_nnodes;
+extern int bench_start_ms; /* wait_ready's bound */
 extern volatile sig_atomic_t stop_sig;
 extern struct children_opts children_opts;
 

@@ -572,6 +572,8 @@ fed_files(const char *dir)
     procs[CITY].id = "bench-ministry";
     procs[CITY].tier = "ministry";
     bench_nnodes = 2;
+    /* each node imports and checks N signed directory changes at start */
+    bench_start_ms += (int)(G.n * 5);
     snprintf(ini, sizeof(ini), "%s/directory.ini", dir);
     if ((f = fopen(ini, "w")) == NULL)
         return fail("%s: %s", ini, strerror(errno));
@@ -914,8 +916,11 @@ phase_advisory(void)
     why = ctl_once(&procs[CITY], req, &rep);
     nto = json_array_size(json_object_get(rep, "to"));
     json_decref(rep);
-    if (why)
-        return fail("advisory: submit at the ministry failed: %s", why);
+    if (why) {
+        /* e.g. a Body.to of N ids beyond max_message_bytes: name it, go on */
+        soft_fail("advisory: submit at the ministry failed: %s", why);
+        return 0;
+    }
     if (wait_count(&G.adv_got, G.n, t0, children_opts.timeout_s) != 0 && stop_sig)
         return -1;
     for (long i = 0; i < G.n; i++) {

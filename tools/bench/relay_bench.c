@@ -100,6 +100,7 @@ static struct {
 
 volatile sig_atomic_t stop_sig;
 int bench_nnodes = NNODES; /* procs in use: 2 with --children */
+int bench_start_ms = START_TIMEOUT_MS; /* longer for a large directory */
 
 /* on_signal - remember SIGINT/SIGTERM; the main loops stop and clean up */
 static void
@@ -419,7 +420,7 @@ up_connected(json_t *st)
 int
 wait_ready(void)
 {
-    int64_t until = mono_us() + START_TIMEOUT_MS * 1000LL;
+    int64_t until = mono_us() + bench_start_ms * 1000LL;
     int ready[NNODES] = {0}, dialled[NNODES] = {0}, nready = 0, rc = 0;
     nng_socket s[NNODES];
     json_t *st;
@@ -433,7 +434,7 @@ wait_ready(void)
             for (int i = 0; i < bench_nnodes; i++)
                 if (!ready[i])
                     rc = fail("%s not ready after %d ms (%s)", procs[i].id,
-                              START_TIMEOUT_MS,
+                              bench_start_ms,
                               dialled[i] ? "up link not connected"
                                          : "no control socket");
             break;
