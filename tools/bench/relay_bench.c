@@ -3,6 +3,8 @@
  *
  * Usage: relay-bench [--node PATH] [--reports N] [--rate R]
  *                    [--concurrency C] [--size BYTES] [--keep]
+ *        relay-bench --children N [--set KEY=VALUE]... (children.c: one
+ *                    ministry serving N simulated children)
  *
  * Builds a throwaway federation in /tmp/relay-bench.XXXXXX (keys, directory,
  * three configs left at their defaults: durable commits, a signature check at
@@ -52,6 +54,8 @@
 #include "keys.h"
 #include "store.h"
 
+#include "bench.h"
+
 #define START_TIMEOUT_MS 10000   /* nodes up and links connected */
 #define ARRIVE_TIMEOUT_MS 120000 /* all reports at the national node */
 #define STOP_TIMEOUT_MS 10000    /* SIGTERM to exit, then SIGKILL */
@@ -65,18 +69,6 @@
     "\"category\":\"external_intrusion\",\"harms\":[{\"kind\":\"tamper\","     \
     "\"class\":\"core\",\"severity\":\"minor\"}],\"facts\":\"%s\"}}"
 
-enum { NAT, CITY, AG, NNODES };
-
-struct proc {
-    const char *id, *tier;
-    int parent; /* index, -1 at the root */
-    int port;   /* listen port, 0 for the leaf */
-    struct keypair *kp;
-    char ctl[PATH_MAX + 16], conf[PATH_MAX], log[PATH_MAX];
-    pid_t pid;
-    double rss_mib;
-};
-
 struct worker {
     pthread_t thr;
     nng_socket s;
@@ -85,7 +77,7 @@ struct worker {
     int64_t max_lag_us;
 };
 
-static struct proc procs[NNODES] = {
+struct proc procs[NNODES] = {
     [NAT] = {.id = "bench-national", .tier = "national", .parent = -1},
     [CITY] = {.id = "bench-city", .tier = "city", .parent = NAT},
     [AG] = {.id = "bench-agency", .tier = "agency", .parent = CITY},
@@ -106,7 +98,9 @@ static struct {
     atomic_long workers_done; /* workers that returned */
 } B = {.reports = 20000, .concurrency = 64, .size = 1024};
 
-static volatile sig_atomic_t stop_sig;
+volatile sig_atomic_t stop_sig;
+int bench_nnodes = NNODES; /* procs in use: 2 with --children */
+int bench_start_ms = START_TIMEOUT_MS; /* longer for a large directory */
 
 /* on_signal - remember SIGINT/SIGTERM; the main loops stop and clean up */
 static void
@@ -116,7 +110,7 @@ on_signal(int sig)
 }
 
 /* fail - print "relay-bench: ..." and mark the run failed; returns -1 */
-static int
+int
 fail(const char *fmt, ...)
 {
     va_list ap;
@@ -131,7 +125,7 @@ fail(const char *fmt, ...)
 }
 
 /* mono_us - monotonic microseconds */
-static int64_t
+int64_t
 mono_us(void)
 {
     struct timespec ts;
@@ -153,7 +147,7 @@ sleep_until(int64_t us)
 }
 
 /* free_port - a TCP port on 127.0.0.1 that was free a moment ago, or -1 */
-static int
+int
 free_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
@@ -170,7 +164,7 @@ free_port(void)
 }
 
 /* write_file - create path with text; 0 or -1 */
-static int
+int
 write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -184,7 +178,7 @@ write_file(const char *path, const char *text)
 static int
 setup_files(void)
 {
-    char dir[4096] = "", conf[2048], path[PATH_MAX], pk[2][2 * KEYS_PK_LEN + 1];
+    char dir[4096] = "", path[PATH_MAX], log[PATH_MAX], pk[1][2 * KEYS_PK_LEN + 1];
     size_t used = 0;
 
     for (int i = 0; i < NNODES; i++) {
@@ -209,51 +203,79 @@ setup_files(void)
     snprintf(path, sizeof(path), "%s/directory.ini", B.dir);
     if (write_file(path, dir) != 0)
         return -1;
-    {
-        /* the directory the nodes run on is signed by a root key */
-        static char err[4096];
-        struct directory d;
-        struct keypair *root;
-        ProtobufCBinaryData *v;
-        size_t nv;
-        if (dir_load(path, &d, err, sizeof(err)) != RL_OK || keys_generate(&root) != RL_OK)
-            return fail("%s: %s", path, err);
-        keys_hex(root->pk, KEYS_PK_LEN, B.root_hex);
-        snprintf(path, sizeof(path), "%s/directory.log", B.dir);
-        if (dirlog_from_dir(&d, root, 0, &v, &nv) != RL_OK ||
-            dirlog_write_file(path, v, nv) != RL_OK)
-            return fail("%s: cannot sign the directory", path);
-        dirlog_free(v, nv);
-        keys_free(root);
-        dir_free(&d);
-    }
-    for (int i = 0; i < NNODES; i++) {
-        struct proc *p = &procs[i];
-        int n = snprintf(
-            conf, sizeof(conf),
-            "[node]\nid = %s\ntier = %s\ncontrol = ipc://%s/%s.ctl\n"
-            "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\nroot_key = %s\n",
-            p->id, p->tier, B.dir, p->id, B.dir, p->id, B.dir, p->id, path, B.root_hex);
-        if (p->port)
-            n += snprintf(conf + n, sizeof(conf) - (size_t)n,
-                          "listen = tcp://127.0.0.1:%d\n", p->port);
-        if (p->parent >= 0) {
-            keys_hex(procs[p->parent].kp->pk, KEYS_PK_LEN, pk[1]);
-            snprintf(conf + n, sizeof(conf) - (size_t)n,
-                     "upstream = tcp://127.0.0.1:%d\nupstream_key = %s\n",
-                     procs[p->parent].port, pk[1]);
-        }
-        snprintf(p->ctl, sizeof(p->ctl), "ipc://%s/%s.ctl", B.dir, p->id);
-        snprintf(p->conf, sizeof(p->conf), "%s/%s.conf", B.dir, p->id);
-        snprintf(p->log, sizeof(p->log), "%s/%s.log", B.dir, p->id);
-        if (write_file(p->conf, conf) != 0)
+    snprintf(log, sizeof(log), "%s/directory.log", B.dir);
+    if (sign_directory(path, log, B.root_hex) != 0)
+        return -1;
+    for (int i = 0; i < NNODES; i++)
+        if (write_conf(&procs[i], B.dir, log, B.root_hex, NULL, 0) != 0)
             return -1;
-    }
     return 0;
 }
 
+/* sign_directory - the directory at ini, signed by a fresh root key, into
+ * the directory log the nodes run on; the root key's hex in root_hex */
+int
+sign_directory(const char *ini, const char *log, char root_hex[2 * KEYS_PK_LEN + 1])
+{
+    static char err[4096];
+    struct directory d;
+    struct keypair *root;
+    ProtobufCBinaryData *v;
+    size_t nv;
+    int rc;
+
+    if (dir_load(ini, &d, err, sizeof(err)) != RL_OK)
+        return fail("%s: %s", ini, err);
+    if (keys_generate(&root) != RL_OK) {
+        dir_free(&d);
+        return fail("cannot make a root key");
+    }
+    keys_hex(root->pk, KEYS_PK_LEN, root_hex);
+    rc = dirlog_from_dir(&d, root, 0, &v, &nv);
+    if (rc == RL_OK) {
+        rc = dirlog_write_file(log, v, nv);
+        dirlog_free(v, nv);
+    }
+    keys_free(root);
+    dir_free(&d);
+    return rc == RL_OK ? 0 : fail("%s: cannot sign the directory", log);
+}
+
+/* write_conf - p's config in dir (the procs[] entry of its parent gives
+ * upstream and upstream_key), then the extra "key=value" lines; fills
+ * p->ctl, p->conf and p->log */
+int
+write_conf(struct proc *p, const char *dir, const char *dirlog,
+           const char *root_hex, const char *const *extra, size_t nextra)
+{
+    char conf[8192], pk[2 * KEYS_PK_LEN + 1];
+    size_t n = (size_t)snprintf(
+        conf, sizeof(conf),
+        "[node]\nid = %s\ntier = %s\ncontrol = ipc://%s/%s.ctl\n"
+        "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\nroot_key = %s\n",
+        p->id, p->tier, dir, p->id, dir, p->id, dir, p->id, dirlog, root_hex);
+
+    if (p->port)
+        n += (size_t)snprintf(conf + n, sizeof(conf) - n,
+                              "listen = tcp://127.0.0.1:%d\n", p->port);
+    if (p->parent >= 0) {
+        keys_hex(procs[p->parent].kp->pk, KEYS_PK_LEN, pk);
+        n += (size_t)snprintf(conf + n, sizeof(conf) - n,
+                              "upstream = tcp://127.0.0.1:%d\nupstream_key = %s\n",
+                              procs[p->parent].port, pk);
+    }
+    for (size_t i = 0; i < nextra && n < sizeof(conf); i++)
+        n += (size_t)snprintf(conf + n, sizeof(conf) - n, "%s\n", extra[i]);
+    if (n >= sizeof(conf))
+        return fail("%s: config too long", p->id);
+    snprintf(p->ctl, sizeof(p->ctl), "ipc://%s/%s.ctl", dir, p->id);
+    snprintf(p->conf, sizeof(p->conf), "%s/%s.conf", dir, p->id);
+    snprintf(p->log, sizeof(p->log), "%s/%s.log", dir, p->id);
+    return write_file(p->conf, conf);
+}
+
 /* spawn - start p as a relay-node with stdout and stderr in its log */
-static int
+int
 spawn(struct proc *p)
 {
     pid_t pid = fork();
@@ -288,12 +310,12 @@ reap(struct proc *p, int *st)
 }
 
 /* check_alive - fail if a node died under us */
-static int
+int
 check_alive(void)
 {
     int st = 0;
 
-    for (int i = 0; i < NNODES; i++)
+    for (int i = 0; i < bench_nnodes; i++)
         if (procs[i].pid > 0 && reap(&procs[i], &st))
             return fail("%s exited early (%s %d)", procs[i].id,
                         WIFEXITED(st) ? "status" : "signal",
@@ -303,16 +325,16 @@ check_alive(void)
 
 /* stop_all - SIGTERM every node and reap it (SIGKILL after STOP_TIMEOUT_MS);
  * -1 if one exited other than with status 0 */
-static int
+int
 stop_all(void)
 {
     int64_t until = mono_us() + STOP_TIMEOUT_MS * 1000LL;
     int st, rc = 0;
 
-    for (int i = 0; i < NNODES; i++)
+    for (int i = 0; i < bench_nnodes; i++)
         if (procs[i].pid > 0)
             kill(procs[i].pid, SIGTERM);
-    for (int i = 0; i < NNODES; i++) {
+    for (int i = 0; i < bench_nnodes; i++) {
         struct proc *p = &procs[i];
         if (p->pid <= 0)
             continue;
@@ -334,7 +356,7 @@ stop_all(void)
 }
 
 /* ctl_open - a req socket dialled to a control url; 0 or an nng error */
-static int
+int
 ctl_open(const char *url, nng_socket *s)
 {
     int rv;
@@ -353,7 +375,7 @@ ctl_open(const char *url, nng_socket *s)
 
 /* ctl_call - send one request and parse the reply into *rep (caller
  * decrefs); NULL on an ok:true reply, else a text naming the problem */
-static const char *
+const char *
 ctl_call(nng_socket s, const char *req, json_t **rep)
 {
     static _Thread_local char why[256];
@@ -395,29 +417,29 @@ up_connected(json_t *st)
 
 /* wait_ready - poll status every 20 ms until every node answers and every
  * child's up link is connected */
-static int
+int
 wait_ready(void)
 {
-    int64_t until = mono_us() + START_TIMEOUT_MS * 1000LL;
+    int64_t until = mono_us() + bench_start_ms * 1000LL;
     int ready[NNODES] = {0}, dialled[NNODES] = {0}, nready = 0, rc = 0;
     nng_socket s[NNODES];
     json_t *st;
 
-    while (nready < NNODES && rc == 0) {
+    while (nready < bench_nnodes && rc == 0) {
         if (stop_sig || check_alive() != 0) {
             rc = -1;
             break;
         }
         if (mono_us() > until) {
-            for (int i = 0; i < NNODES; i++)
+            for (int i = 0; i < bench_nnodes; i++)
                 if (!ready[i])
                     rc = fail("%s not ready after %d ms (%s)", procs[i].id,
-                              START_TIMEOUT_MS,
+                              bench_start_ms,
                               dialled[i] ? "up link not connected"
                                          : "no control socket");
             break;
         }
-        for (int i = 0; i < NNODES; i++) {
+        for (int i = 0; i < bench_nnodes; i++) {
             if (ready[i] ||
                 (!dialled[i] &&
                  !(dialled[i] = ctl_open(procs[i].ctl, &s[i]) == 0)))
@@ -429,7 +451,7 @@ wait_ready(void)
         }
         usleep(20000);
     }
-    for (int i = 0; i < NNODES; i++)
+    for (int i = 0; i < bench_nnodes; i++)
         if (dialled[i])
             nng_close(s[i]);
     return rc;
@@ -658,7 +680,7 @@ log_tails(void)
     char buf[1024];
     FILE *f;
 
-    for (int i = 0; i < NNODES; i++) {
+    for (int i = 0; i < bench_nnodes; i++) {
         if ((f = fopen(procs[i].log, "r")) == NULL)
             continue;
         /* fails on a short log, which is then read from its start */
@@ -683,6 +705,12 @@ parse_args(int argc, char **argv)
         {"concurrency", required_argument, NULL, 'c'},
         {"size", required_argument, NULL, 's'},
         {"keep", no_argument, NULL, 'k'},
+        /* --children mode (children.c) */
+        {"children", required_argument, NULL, 'C'},
+        {"set", required_argument, NULL, 'S'},
+        {"sample", required_argument, NULL, 'm'},
+        {"idle", required_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0}};
     static char self[PATH_MAX], node[PATH_MAX + 32];
     char *end;
@@ -709,6 +737,26 @@ parse_args(int argc, char **argv)
         case 's':
             B.size = strtol(optarg, &end, 10);
             break;
+        case 'C':
+            children_opts.n = strtol(optarg, &end, 10);
+            break;
+        case 'm':
+            children_opts.sample = strtol(optarg, &end, 10);
+            break;
+        case 'i':
+            children_opts.idle_s = strtol(optarg, &end, 10);
+            break;
+        case 't':
+            children_opts.timeout_s = strtol(optarg, &end, 10);
+            break;
+        case 'S': {
+            const char **set = realloc(children_opts.set, (children_opts.nset + 1) *
+                                                              sizeof(*set));
+            if (set == NULL || strchr(optarg, '=') == NULL || strchr(optarg, '\n'))
+                goto usage;
+            (children_opts.set = set)[children_opts.nset++] = optarg;
+            continue;
+        }
         default:
             goto usage;
         }
@@ -717,7 +765,10 @@ parse_args(int argc, char **argv)
     }
     if (optind != argc || B.reports < 1 || B.concurrency < 1 ||
         B.concurrency > 1024 || B.size < 1 || B.size > 8192 ||
-        !(B.rate >= 0 && B.rate <= 1e6))
+        !(B.rate >= 0 && B.rate <= 1e6) || children_opts.n < 0 ||
+        children_opts.n > 100000 || children_opts.sample < 0 ||
+        children_opts.idle_s < 0 || children_opts.timeout_s < 1 ||
+        (children_opts.nset && !children_opts.n))
         goto usage;
     if (B.node == NULL) {
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -741,7 +792,10 @@ usage:
             "usage: relay-bench [--node PATH] [--reports N (>=1)]\n"
             "                   [--rate R (per second; 0: saturation)]\n"
             "                   [--concurrency C (1..1024)]\n"
-            "                   [--size BYTES (of facts, 1..8192)] [--keep]\n");
+            "                   [--size BYTES (of facts, 1..8192)] [--keep]\n"
+            "       relay-bench --children N [--node PATH] [--set KEY=VALUE ...]\n"
+            "                   [--sample K (reports timed one at a time)]\n"
+            "                   [--idle SECONDS] [--timeout SECONDS] [--keep]\n");
     exit(2);
 }
 
@@ -823,7 +877,7 @@ main(int argc, char **argv)
         fprintf(stderr, "relay-bench: mkdtemp: %s\n", strerror(errno));
         return 1;
     }
-    rc = run();
+    rc = children_opts.n ? children_run(B.dir) : run();
     /* a no-op after a clean run; stops the nodes after a failure */
     if (stop_all() != 0)
         rc = -1;
@@ -839,5 +893,6 @@ main(int argc, char **argv)
     for (int i = 0; i < NNODES; i++)
         keys_free(procs[i].kp);
     free(B.facts);
+    free(children_opts.set);
     return rc == 0 && !stop_sig ? 0 : 1;
 }
