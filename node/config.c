@@ -45,8 +45,9 @@ static const struct cfg_row cfg_table[] = {
     {"clock", CFG_CLOCK, 0, "system", 0, 0},
     {"map_mb", CFG_INT, OFF(map_mb), "64", 1, 1 << 20},
     {"map_max_mb", CFG_INT, OFF(map_max_mb), "4096", 1, 1 << 20},
-    {"max_message_bytes", CFG_INT, OFF(max_message_bytes), "65536", 1024, 16 << 20},
+    {"max_message_bytes", CFG_INT, OFF(max_message_bytes), "262144", 1024, 16 << 20},
     {"batch_max", CFG_INT, OFF(batch_max), "256", 1, 10000},
+    {"batch_bytes", CFG_INT, OFF(batch_bytes), "1048576", 4096, 256 << 20},
     {"retry_min_ms", CFG_INT, OFF(retry_min_ms), "100", 1, 3600000},
     {"retry_max_ms", CFG_INT, OFF(retry_max_ms), "30000", 1, 3600000},
     {"link_timeout_ms", CFG_INT, OFF(link_timeout_ms), "10000", 100, 3600000},
@@ -315,4 +316,12 @@ config_load(const char *path, struct config *c, char *err, size_t errlen)
         cfg_error(&L, cfg_line(&L, "held_retry_max_ms"), "held_retry_max_ms", "%s",
                   "must not be below held_retry_min_ms");
     return L.nerr ? RL_ECONFIG : RL_OK;
+}
+
+/* config_frame_max - the largest link frame: a batch of batch_bytes, plus
+ * one envelope that may take it over, plus framing */
+size_t
+config_frame_max(const struct config *c)
+{
+    return (size_t)(c->batch_bytes + c->max_message_bytes + 64 * c->batch_max + 65536);
 }

@@ -47,6 +47,7 @@ struct config {
     int64_t map_max_mb;         /* the map never grows beyond this */
     int64_t max_message_bytes;  /* larger envelopes are refused */
     int64_t batch_max;          /* envelopes per link request */
+    int64_t batch_bytes;        /* ... and their bytes (one larger envelope may go alone) */
     int64_t retry_min_ms;       /* link backoff, first delay */
     int64_t retry_max_ms;       /* link backoff cap */
     int64_t link_timeout_ms;    /* a reply not received by then is a failure */
@@ -77,5 +78,10 @@ int config_key_line(const struct config *c, const char *key);
  */
 int config_load(const char *path, struct config *c, char *err, size_t errlen)
     RL_MUST_CHECK;
+
+/* config_frame_max - the largest frame a link carries (NNG_OPT_RECVMAXSZ):
+ * batch_bytes, one envelope over it, framing. Both ends of a link must
+ * agree on batch_bytes and max_message_bytes. */
+size_t config_frame_max(const struct config *c);
 
 #endif

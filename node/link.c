@@ -95,8 +95,15 @@ link_outbox_read_once(struct node *n, const char *peer, struct outbox_item *item
     if ((rc = store_begin(n->store, 0, &t)) != RL_OK)
         return rc;
     rc = store_outbox_first(&t, peer, (size_t)n->cfg.batch_max, items, count);
-    for (size_t i = 0; rc == RL_OK && i < *count; i++) {
+    for (size_t i = 0, bytes = 0; rc == RL_OK && i < *count; i++) {
         int r = store_get_message(&t, items[i].id, &envs[i].data, &envs[i].len);
+        if (r == RL_OK && i > 0 && (bytes += envs[i].len) > (size_t)n->cfg.batch_bytes) {
+            free(envs[i].data); /* batch_bytes reached: the rest goes next time */
+            *count = i;
+            break;
+        }
+        if (r == RL_OK && i == 0)
+            bytes = envs[i].len;
         if (r == RL_ENOTFOUND) {
             /* cannot happen: message and outbox entry commit together.
              * Send it empty: the peer refuses it and the refusal is audited. */

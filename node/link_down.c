@@ -887,7 +887,7 @@ link_down_connected(struct node *n, size_t ix, int64_t now_ms)
 int
 link_down_start(struct node *n)
 {
-    size_t maxsz = (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536);
+    size_t maxsz = config_frame_max(&n->cfg);
     int rc;
 
     /* indexes of the directory in force; enrolment appends nodes */

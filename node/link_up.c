@@ -43,12 +43,6 @@ up_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
     }
 }
 
-static size_t
-link_maxsz(const struct node *n)
-{
-    return (size_t)(n->cfg.batch_max * (n->cfg.max_message_bytes + 64) + 65536);
-}
-
 /* The deletion of an acknowledged batch commits while the next batch is
  * on its way (issue 9: no two fsyncs in series on one hop's critical
  * path). The reply stays alive until then: the refusal reasons point in it. */
@@ -186,7 +180,7 @@ up_send_main(void *arg)
         req.push = envs;
         req.n_push = count;
         rc = link_call(n, ctx, n->up_aio[0], &req, n->cfg.link_timeout_ms,
-                       link_maxsz(n), &rep);
+                       config_frame_max(&n->cfg), &rep);
         link_free_envelopes(envs, count);
         if (rc == RL_OK && rep->error[0]) {
             log_warn("peer=%s refused the batch: %s%s", n->parent->id,
@@ -327,7 +321,7 @@ up_poll_main(void *arg)
         req.hold_ms = fails == 0 && atomic_load(&n->up_ok_ms) > 0 ? (uint32_t)n->cfg.poll_hold_ms : 0;
         rc = link_call(n, ctx, n->up_aio[1], &req,
                        n->cfg.poll_hold_ms + n->cfg.link_timeout_ms,
-                       link_maxsz(n), &rep);
+                       config_frame_max(&n->cfg), &rep);
         if (rc == RL_OK && rep->error[0]) {
             log_warn("peer=%s refused the poll: %s", n->parent->id, rep->error);
             rc = RL_ELINK;
@@ -425,7 +419,7 @@ link_up_start(struct node *n)
     nng_socket_set_ms(n->up_sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
     nng_socket_set_ms(n->up_sock, NNG_OPT_RECONNMINT, (nng_duration)n->cfg.retry_min_ms);
     nng_socket_set_ms(n->up_sock, NNG_OPT_RECONNMAXT, (nng_duration)n->cfg.retry_max_ms);
-    nng_socket_set_size(n->up_sock, NNG_OPT_RECVMAXSZ, link_maxsz(n));
+    nng_socket_set_size(n->up_sock, NNG_OPT_RECVMAXSZ, config_frame_max(&n->cfg));
     nng_pipe_notify(n->up_sock, NNG_PIPE_EV_ADD_POST, up_pipe_event, n);
     nng_pipe_notify(n->up_sock, NNG_PIPE_EV_REM_POST, up_pipe_event, n);
     if ((rc = nng_dialer_create(&d, n->up_sock, n->cfg.upstream)) != 0) {

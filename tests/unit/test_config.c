@@ -148,7 +148,8 @@ test_valid_defaults(void **state)
     assert_false(cfg.clock_manual);
     assert_int_equal(cfg.map_mb, 64);
     assert_int_equal(cfg.map_max_mb, 4096);
-    assert_int_equal(cfg.max_message_bytes, 65536);
+    assert_int_equal(cfg.max_message_bytes, 262144);
+    assert_int_equal(cfg.batch_bytes, 1048576);
     assert_int_equal(cfg.batch_max, 256);
     assert_int_equal(cfg.retry_min_ms, 100);
     assert_int_equal(cfg.retry_max_ms, 30000);

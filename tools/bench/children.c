@@ -89,6 +89,9 @@ struct sim_child {
     struct link_seal_ctx pseal;
     uint8_t (*acked)[ENV_ID_LEN]; /* the last downward batch, stored */
     size_t nacked;
+    ProtobufCBinaryData head; /* its signed audit head: signed once, as a
+                               * relay-node child signs again only when its
+                               * log grows */
     /* push side */
     int sstate;
     struct link_seal_ctx sseal;
@@ -106,7 +109,7 @@ static struct {
     struct directory dir;
     struct policy pol;
     char url[64], aware[40], adv_title[64];
-    int64_t poll_timeout_ms, call_timeout_ms;
+    int64_t poll_timeout_ms, call_timeout_ms, poll_hold_ms;
     size_t maxsz;
     atomic_int stopping;
     atomic_long connected, adv_got, exchanges, poll_errors, bad_envs,
@@ -272,6 +275,7 @@ sim_poll_start(struct sim_child *c)
     req.version = SIM_LINK_VERSION;
     req.from = c->id;
     req.poll = atomic_load(&c->connected_us) != 0;
+    req.hold_ms = c->pfails == 0 ? (uint32_t)G.poll_hold_ms : 0; /* as relay-node asks */
     for (size_t i = 0; i < c->nacked; i++) {
         acked[i].data = c->acked[i];
         acked[i].len = ENV_ID_LEN;
@@ -279,11 +283,12 @@ sim_poll_start(struct sim_child *c)
     req.acked = acked;
     req.n_acked = c->nacked;
     /* a fresh agency's log: the head a relay-node child sends on every poll */
-    if (audit_head_seal(c->id, 0, zero, clock_now_us(), c->kp, &req.audit_head.data,
-                        &req.audit_head.len) != RL_OK)
-        req.audit_head.len = 0;
+    if (c->head.len == 0 &&
+        audit_head_seal(c->id, 0, zero, clock_now_us(), c->kp, &c->head.data,
+                        &c->head.len) != RL_OK)
+        c->head.len = 0;
+    req.audit_head = c->head;
     msg = sim_request_msg(c, &req, &c->pseal, why, sizeof(why));
-    free(req.audit_head.data);
     free(acked);
     if (msg == NULL) {
         sim_poll_retry(c);
@@ -624,7 +629,8 @@ fed_files(const char *dir)
         return fail("%s", err);
     G.call_timeout_ms = cfg.link_timeout_ms;
     G.poll_timeout_ms = cfg.poll_hold_ms + cfg.link_timeout_ms;
-    G.maxsz = (size_t)(cfg.batch_max * (cfg.max_message_bytes + 64) + 65536);
+    G.poll_hold_ms = cfg.poll_hold_ms;
+    G.maxsz = config_frame_max(&cfg);
     memcpy(G.parent_pk, procs[CITY].kp->pk, KEYS_PK_LEN);
     snprintf(G.url, sizeof(G.url), "tcp://127.0.0.1:%d", procs[CITY].port);
     return 0;
@@ -681,6 +687,7 @@ sim_close_all(void)
             nng_aio_free(c->saio);
         }
         free(c->acked);
+        free(c->head.data);
         free(c->env);
         keys_free(c->kp);
     }
