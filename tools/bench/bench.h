@@ -44,6 +44,8 @@ struct children_opts {
     long sample;     /* children that push one report each, one at a time */
     long idle_s;     /* seconds over which the parent's idle CPU is read */
     long timeout_s;  /* bound on each phase (connect, fan-out, burst) */
+    long bound_ms;   /* > 0: exit 1 when the advisory's last child or the ack
+                      * p99 takes longer (a test's bound, not a target) */
     const char **set; /* "key=value" for the ministry's config (malloc'd array) */
     size_t nset;
 };

@@ -945,6 +945,9 @@ phase_advisory(void)
     printf("advisory fan-out (addressed to %zu): first child %.3f s, last child %.3f s "
            "after the submit\n",
            nto, (double)(first - t0) / 1e6, (double)(last - t0) / 1e6);
+    if (children_opts.bound_ms > 0 && (last - t0) / 1000 > children_opts.bound_ms)
+        soft_fail("advisory: the last child had it after %.0f ms, over the bound of %ld ms",
+                  (double)(last - t0) / 1e3, children_opts.bound_ms);
     return 0;
 }
 
@@ -988,6 +991,9 @@ phase_latency(long k)
            "a time, all children polling): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
            n, quantile_ms(lat, n, 0.50), quantile_ms(lat, n, 0.99),
            quantile_ms(lat, n, 1.0));
+    if (children_opts.bound_ms > 0 && quantile_ms(lat, n, 0.99) > (double)children_opts.bound_ms)
+        soft_fail("report ack latency: p99 %.0f ms, over the bound of %ld ms",
+                  quantile_ms(lat, n, 0.99), children_opts.bound_ms);
     free(lat);
     return 0;
 }

@@ -711,6 +711,7 @@ parse_args(int argc, char **argv)
         {"sample", required_argument, NULL, 'm'},
         {"idle", required_argument, NULL, 'i'},
         {"timeout", required_argument, NULL, 't'},
+        {"bound-ms", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0}};
     static char self[PATH_MAX], node[PATH_MAX + 32];
     char *end;
@@ -749,6 +750,9 @@ parse_args(int argc, char **argv)
         case 't':
             children_opts.timeout_s = strtol(optarg, &end, 10);
             break;
+        case 'b':
+            children_opts.bound_ms = strtol(optarg, &end, 10);
+            break;
         case 'S': {
             const char **set = realloc(children_opts.set, (children_opts.nset + 1) *
                                                               sizeof(*set));
@@ -767,7 +771,7 @@ parse_args(int argc, char **argv)
         B.concurrency > 1024 || B.size < 1 || B.size > 8192 ||
         !(B.rate >= 0 && B.rate <= 1e6) || children_opts.n < 0 ||
         children_opts.n > 100000 || children_opts.sample < 0 ||
-        children_opts.idle_s < 0 || children_opts.timeout_s < 1 ||
+        children_opts.idle_s < 0 || children_opts.timeout_s < 1 || children_opts.bound_ms < 0 ||
         (children_opts.nset && !children_opts.n))
         goto usage;
     if (B.node == NULL) {
@@ -795,7 +799,8 @@ usage:
             "                   [--size BYTES (of facts, 1..8192)] [--keep]\n"
             "       relay-bench --children N [--node PATH] [--set KEY=VALUE ...]\n"
             "                   [--sample K (reports timed one at a time)]\n"
-            "                   [--idle SECONDS] [--timeout SECONDS] [--keep]\n");
+            "                   [--idle SECONDS] [--timeout SECONDS] [--bound-ms MS]\n"
+            "                   [--keep]\n");
     exit(2);
 }
 
