@@ -390,6 +390,13 @@ down_main(void *arg)
             link_guard_leave(pipe);
             continue;
         }
+        if (sc.handshake) {
+            /* a new session: its answer is the reply (link_seal.h) */
+            down_send(ctx, aio, sc.hs_reply, sc.hs_reply_len);
+            link_seal_wipe(&sc);
+            link_guard_leave(pipe);
+            continue;
+        }
         req = relay__link_request__unpack(NULL, ptlen, pt);
         free(pt);
         if (req == NULL) {
