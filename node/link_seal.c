@@ -325,7 +325,14 @@ struct link_client {       /* in sodium_malloc memory */
     uint8_t sid[LINK_SEAL_SID_LEN];
     uint8_t k_tx[LINK_SEAL_KEY_LEN], k_rx[LINK_SEAL_KEY_LEN];
     uint64_t counter;      /* the last counter sealed */
+    pthread_cond_t hs_done; /* a handshake in flight ended */
+    int hs_pending;        /* handshakes in flight */
 };
+
+/* How long a context waits for another context's handshake in flight
+ * before it makes its own: the parent accepts only the later of two
+ * handshakes that cross, so racing would cost one of them a timeout. */
+#define CLIENT_HS_WAIT_MS 2000
 
 /* client_wipe_session - forget the session (under c->mu) */
 static void
@@ -354,6 +361,11 @@ link_client_new(const struct keypair *self, const uint8_t parent_pk[KEYS_PK_LEN]
         sodium_free(c);
         return NULL;
     }
+    if (pthread_cond_init(&c->hs_done, NULL) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        sodium_free(c);
+        return NULL;
+    }
     c->self = self;
     memcpy(c->parent_pk, parent_pk, KEYS_PK_LEN);
     snprintf(c->from, sizeof(c->from), "%s", from);
@@ -366,6 +378,7 @@ link_client_free(struct link_client *c)
 {
     if (c == NULL)
         return;
+    pthread_cond_destroy(&c->hs_done);
     pthread_mutex_destroy(&c->mu);
     sodium_free(c); /* fills with zeros first */
 }
@@ -379,11 +392,23 @@ link_client_reset(struct link_client *c)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* client_hs_end - ctx's handshake is no longer in flight (under c->mu) */
+static void
+client_hs_end(struct link_client *c, struct link_seal_ctx *ctx)
+{
+    if (ctx->hs_counted) {
+        ctx->hs_counted = 0;
+        c->hs_pending--;
+        pthread_cond_broadcast(&c->hs_done);
+    }
+}
+
 /* link_client_drop - forget the session ctx used, if still current */
 void
-link_client_drop(struct link_client *c, const struct link_seal_ctx *ctx)
+link_client_drop(struct link_client *c, struct link_seal_ctx *ctx)
 {
     pthread_mutex_lock(&c->mu);
+    client_hs_end(c, ctx);
     if (c->have && ctx->gen != 0 && ctx->gen == c->gen)
         client_wipe_session(c);
     pthread_mutex_unlock(&c->mu);
@@ -482,7 +507,24 @@ link_client_seal(struct link_client *c, const uint8_t *pt, size_t ptlen,
     *frame = NULL;
     *framelen = 0;
     pthread_mutex_lock(&c->mu);
+    if (!c->have && c->hs_pending > 0) {
+        struct timespec dl;
+        int w = 0;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += CLIENT_HS_WAIT_MS / 1000;
+        dl.tv_nsec += (CLIENT_HS_WAIT_MS % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        while (!c->have && c->hs_pending > 0 && w == 0)
+            w = pthread_cond_timedwait(&c->hs_done, &c->mu, &dl);
+    }
     have = c->have && c->counter < UINT64_MAX / 2;
+    if (!have) {
+        c->hs_pending++;
+        ctx->hs_counted = 1;
+    }
     if (have) {
         ctx->counter = ++c->counter;
         ctx->gen = c->gen;
@@ -494,8 +536,12 @@ link_client_seal(struct link_client *c, const uint8_t *pt, size_t ptlen,
     pthread_mutex_unlock(&c->mu);
     if (!have) {
         rc = client_handshake(c, parent_pk, ctx, frame, framelen, why, whylen);
-        if (rc != RL_OK)
+        if (rc != RL_OK) {
+            pthread_mutex_lock(&c->mu);
+            client_hs_end(c, ctx);
+            pthread_mutex_unlock(&c->mu);
             link_seal_wipe(ctx);
+        }
         return rc;
     }
     snprintf(ctx->from, sizeof(ctx->from), "%s", c->from);
@@ -576,6 +622,7 @@ client_finish(struct link_client *c, struct link_seal_ctx *ctx,
         goto out;
     seal_split(k2, c2p, p2c);
     pthread_mutex_lock(&c->mu);
+    client_hs_end(c, ctx);
     client_wipe_session(c);
     memcpy(c->sid, f->sid.data, LINK_SEAL_SID_LEN);
     memcpy(c->k_tx, c2p, sizeof(c2p));

@@ -114,6 +114,7 @@ struct link_seal_ctx {
     int ready;     /* 1 once the keys are in place */
     int handshake; /* 1: a handshake (child: waiting for the answer; parent:
                     * answer with hs_reply, there is no LinkRequest) */
+    int hs_counted; /* child: this handshake is counted in flight */
     uint8_t e_sk[32], e_pk[32], h[32]; /* child, during a handshake */
     uint8_t *hs_reply; /* parent: the handshake's answer frame (wipe frees) */
     size_t hs_reply_len;
@@ -143,8 +144,10 @@ struct link_client *link_client_new(const struct keypair *self,
  * *frame is a data frame, ctx holds what opens its reply. Without one:
  * *frame is a handshake (ctx->handshake = 1, pt is not sent): send it,
  * give the answer to link_client_open (which completes the session and
- * returns *pt == NULL), then seal again. On RL_OK the caller frees *frame
- * and wipes ctx; on failure nothing is returned and ctx is wiped. */
+ * returns *pt == NULL), then seal again. While one context's handshake is
+ * in flight, another context's seal waits for it (up to 2 s) instead of
+ * making a second one. On RL_OK the caller frees *frame and wipes ctx; on
+ * failure nothing is returned and ctx is wiped. */
 int link_client_seal(struct link_client *c, const uint8_t *pt, size_t ptlen,
                      struct link_seal_ctx *ctx, uint8_t **frame,
                      size_t *framelen, char *why, size_t whylen) RL_MUST_CHECK;
@@ -160,9 +163,10 @@ int link_client_open(struct link_client *c, struct link_seal_ctx *ctx,
 
 /* link_client_drop - after a failed exchange: wipe the session ctx used if
  * it is still the current one (so that one context's failure does not cost
- * another context a session it just made); the next seal makes a new
- * handshake. */
-void link_client_drop(struct link_client *c, const struct link_seal_ctx *ctx);
+ * another context a session it just made), and end its handshake if it was
+ * one; the next seal makes a new handshake. Call it before
+ * link_seal_wipe(ctx). */
+void link_client_drop(struct link_client *c, struct link_seal_ctx *ctx);
 
 /* link_client_reset - wipe the session whatever it is (the connection
  * went down: a session per connection). */
