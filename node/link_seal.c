@@ -1155,8 +1155,17 @@ link_open_request(const struct keypair *self, link_seal_peer_fn lookup,
     /* who is it: nothing is derived for a node we do not serve, and a
      * child no longer served loses its sessions */
     if ((rc = lookup(arg, f->from, c_pk, why, whylen)) != RL_OK) {
+        /* a data frame of a live session of from: the child is no longer
+         * served (revoked, moved): wipe its sessions. Checked by the slot
+         * the frame names, so that other refusals cost no scan. */
+        size_t slot = 0;
+        for (int i = 3; !hs && i >= 0; i--)
+            slot = slot << 8 | f->sid.data[i];
         pthread_mutex_lock(&seal_cache_mu);
-        tab_drop_child(self->pk, f->from);
+        if (!hs && slot < tab.cap && tab.s[slot].used &&
+            strcmp(tab.s[slot].from, f->from) == 0 &&
+            memcmp(tab.s[slot].self_pk, self->pk, KEYS_PK_LEN) == 0)
+            tab_drop_child(self->pk, f->from);
         pthread_mutex_unlock(&seal_cache_mu);
         goto out;
     }

@@ -40,8 +40,9 @@
  * opens each counter once.
  *
  * Parent state: at most LINK_SEAL_PER_CHILD sessions per child (the newest
- * handshake replaces the oldest session), each about 240 bytes in
- * sodium_malloc memory, wiped when replaced, after link_seal_idle_ms
+ * handshake replaces the oldest session), each 256 bytes in
+ * sodium_malloc memory (plus 104 bytes per child for its last handshake
+ * time), wiped when replaced, after link_seal_idle_ms
  * without a frame, when a lookup stops accepting the child (revoked, no
  * longer our child, rotated key), and at link_seal_forget. A data frame
  * with an unknown or expired session id is refused like any frame that

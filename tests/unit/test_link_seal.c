@@ -690,13 +690,14 @@ test_bad_keys(void **state)
     link_client_free(c);
 }
 
-/* now_ns - monotonic nanoseconds */
+/* now_ns - this thread's CPU time in nanoseconds (the machine is shared:
+ * wall time would count other processes) */
 static int64_t
 now_ns(void)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -737,11 +738,30 @@ test_parent_cpu_per_frame(void **state)
         link_seal_wipe(&pc);
     }
     t_new = (now_ns() - t0) / N;
-    /* a handshake, for the record (once per connection) */
-    t0 = now_ns();
-    for (int i = 0; i < 50; i++)
-        link_client_free(connect_client(ag2, city, "ag-2", NULL));
-    t_hs = (now_ns() - t0) / 50;
+    /* the parent's side of a handshake, for the record (once per
+     * connection): 50 handshakes sealed first, then opened and answered */
+    {
+        struct link_client *h = link_client_new(ag2, city->pk, "ag-2");
+        for (int i = 0; i < 50; i++) {
+            free(f[i].b);
+            f[i] = seal(h, &cc);
+            link_client_drop(h, &cc);
+            link_seal_wipe(&cc);
+        }
+        t0 = now_ns();
+        for (int i = 0; i < 50; i++) {
+            uint8_t *pt;
+            size_t ptlen;
+            if (link_open_request(city, lookup, NULL, f[i].b, f[i].len, &pc, &pt,
+                                  &ptlen, why, sizeof(why)) != RL_OK)
+                fail_msg("handshake %d: %s", i, why);
+            link_seal_wipe(&pc);
+        }
+        t_hs = (now_ns() - t0) / 50;
+        for (int i = 0; i < 50; i++)
+            free(f[i].b);
+        link_client_free(h);
+    }
     /* relay-link-v1's parent work per request */
     randombytes_buf(e_sk, sizeof(e_sk));
     crypto_scalarmult_base(e_pk, e_sk);
@@ -763,12 +783,12 @@ test_parent_cpu_per_frame(void **state)
                                                    NULL, nonce, k);
     }
     t_old = (now_ns() - t0) / N;
-    print_message("parent CPU per data frame: relay-link-v2 %.1f us (handshake, "
-                  "both sides, once per connection: %.1f us); relay-link-v1 "
-                  "per request: %.1f us\n",
+    print_message("parent CPU per data frame: relay-link-v2 %.1f us (a handshake, "
+                  "once per connection: %.1f us); relay-link-v1 per request: "
+                  "%.1f us\n",
                   t_new / 1000.0, t_hs / 1000.0, t_old / 1000.0);
     sodium_memzero(sk, sizeof(sk));
-    for (int i = 0; i < N; i++)
+    for (int i = 50; i < N; i++)
         free(f[i].b);
     link_client_free(c);
 }
