@@ -332,8 +332,9 @@ link_up_start(struct node *n)
     if (nng_aio_alloc(&n->up_aio[0], NULL, NULL) != 0 ||
         nng_aio_alloc(&n->up_aio[1], NULL, NULL) != 0)
         return RL_ENOMEM;
-    /* the parent's key follows the directory at each call (link_call) */
-    if ((n->up_link = link_client_new(n->kp, n->kp->pk, n->self->id)) == NULL)
+    /* the parent's key follows the directory in force at each call
+     * (link_call: rotations included) */
+    if ((n->up_link = link_client_new(n->kp, n->parent->pk, n->self->id)) == NULL)
         return RL_ENOMEM;
     if ((rc = nng_req0_open(&n->up_sock)) != 0)
         return RL_ELINK;
