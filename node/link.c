@@ -153,7 +153,43 @@ link_free_envelopes(ProtobufCBinaryData *envs, size_t count)
     }
 }
 
-/* link_call - one sealed request and its sealed reply on a req context */
+/* link_exchange - send frame on ctx and wait for the answer (timeout ms);
+ * RL_OK with the answer in *msg (caller frees) */
+static int
+link_exchange(nng_ctx ctx, nng_aio *aio, const uint8_t *frame, size_t flen,
+              int64_t timeout_ms, size_t maxsz, nng_msg **msg)
+{
+    int rc;
+
+    *msg = NULL;
+    if ((rc = nng_msg_alloc(msg, flen)) != 0)
+        return RL_ENOMEM;
+    memcpy(nng_msg_body(*msg), frame, flen);
+    nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
+    nng_aio_set_msg(aio, *msg);
+    *msg = NULL;
+    nng_ctx_send(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rc = nng_aio_result(aio)) != 0) {
+        nng_msg_free(nng_aio_get_msg(aio));
+        return rc == NNG_ECLOSED ? RL_ECLOSED : RL_ELINK;
+    }
+    nng_ctx_recv(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rc = nng_aio_result(aio)) != 0)
+        return rc == NNG_ECLOSED ? RL_ECLOSED
+               : rc == NNG_ETIMEDOUT ? RL_ETIMEDOUT : RL_ELINK;
+    *msg = nng_aio_get_msg(aio);
+    if (nng_msg_len(*msg) > maxsz) {
+        nng_msg_free(*msg);
+        *msg = NULL;
+        return RL_EINVAL;
+    }
+    return RL_OK;
+}
+
+/* link_call - one sealed request and its sealed reply on a req context,
+ * after a handshake when there is no session with the parent yet */
 int
 link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
           const Relay__LinkRequest *req, int64_t timeout_ms, size_t maxsz,
@@ -164,11 +200,11 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
     const char *kwhy = "not in the directory";
     struct link_seal_ctx sc;
     char why[256] = "";
-    uint8_t *pt, *frame;
-    size_t ptlen = relay__link_request__get_packed_size(req), flen;
+    uint8_t *req_pt, *pt = NULL, *frame;
+    size_t req_len = relay__link_request__get_packed_size(req), ptlen = 0, flen;
     nng_msg *msg;
-    int64_t sent_us;
-    int rc;
+    int64_t sent_us = 0;
+    int rc = RL_OK;
 
     *reply = NULL;
     /* the parent's key in the directory in force (rotations included) */
@@ -176,51 +212,40 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
         log_warn("peer=%s no key of the parent is valid now: %s", n->parent->id, kwhy);
         return RL_EPERM;
     }
-    if ((pt = malloc(ptlen ? ptlen : 1)) == NULL)
+    link_client_set_parent(n->up_link, ppk);
+    if ((req_pt = malloc(req_len ? req_len : 1)) == NULL)
         return RL_ENOMEM;
-    relay__link_request__pack(req, pt);
-    rc = link_seal_request(n->kp, ppk, n->self->id, pt, ptlen, &sc, &frame,
-                           &flen, why, sizeof(why));
-    free(pt);
-    if (rc != RL_OK) {
-        log_warn("peer=%s cannot seal a request: %s", n->parent->id, why);
-        return rc;
-    }
-    rc = nng_msg_alloc(&msg, flen);
-    if (rc == 0)
-        memcpy(nng_msg_body(msg), frame, flen);
-    free(frame);
-    if (rc != 0) {
+    relay__link_request__pack(req, req_pt);
+    /* at most two rounds: a handshake (no session yet), then the request */
+    for (int round = 0; round < 2; round++) {
+        rc = link_client_seal(n->up_link, req_pt, req_len, &sc, &frame, &flen, why,
+                              sizeof(why));
+        if (rc != RL_OK) {
+            log_warn("peer=%s cannot seal a request: %s", n->parent->id, why);
+            break;
+        }
+        sent_us = clock_now_us();
+        rc = link_exchange(ctx, aio, frame, flen, timeout_ms, maxsz, &msg);
+        free(frame);
+        if (rc == RL_OK) {
+            rc = link_client_open(n->up_link, &sc, nng_msg_body(msg),
+                                  nng_msg_len(msg), &pt, &ptlen, why, sizeof(why));
+            nng_msg_free(msg);
+        } else {
+            why[0] = '\0';
+        }
+        if (rc != RL_OK)
+            link_client_drop(n->up_link, &sc); /* a new handshake next time */
+        if (rc == RL_OK && sc.handshake)
+            log_debug("peer=%s session made", n->parent->id);
+        if (rc != RL_OK || !sc.handshake) {
+            link_seal_wipe(&sc);
+            break;
+        }
         link_seal_wipe(&sc);
-        return RL_ENOMEM;
+        rc = RL_ELINK; /* a handshake alone answers nothing */
     }
-    nng_aio_set_timeout(aio, (nng_duration)timeout_ms);
-    nng_aio_set_msg(aio, msg);
-    sent_us = clock_now_us();
-    nng_ctx_send(ctx, aio);
-    nng_aio_wait(aio);
-    if ((rc = nng_aio_result(aio)) != 0) {
-        nng_msg_free(nng_aio_get_msg(aio));
-        link_seal_wipe(&sc);
-        return rc == NNG_ECLOSED ? RL_ECLOSED : RL_ELINK;
-    }
-    nng_ctx_recv(ctx, aio);
-    nng_aio_wait(aio);
-    if ((rc = nng_aio_result(aio)) != 0) {
-        link_seal_wipe(&sc);
-        return rc == NNG_ECLOSED ? RL_ECLOSED
-               : rc == NNG_ETIMEDOUT ? RL_ETIMEDOUT : RL_ELINK;
-    }
-    msg = nng_aio_get_msg(aio);
-    if (nng_msg_len(msg) > maxsz) {
-        nng_msg_free(msg);
-        link_seal_wipe(&sc);
-        return RL_EINVAL;
-    }
-    rc = link_open_reply(&sc, nng_msg_body(msg), nng_msg_len(msg), &pt, &ptlen,
-                         why, sizeof(why));
-    nng_msg_free(msg);
-    link_seal_wipe(&sc);
+    free(req_pt);
     if (rc == RL_EPERM) {
         /* the parent's cleartext refusal names no node (link_guard.h): say
          * here what the operator of this node can check */
@@ -234,8 +259,12 @@ link_call(struct node *n, nng_ctx ctx, nng_aio *aio,
         return RL_ELINK;
     }
     if (rc != RL_OK) {
-        log_warn("peer=%s malformed link frame: %s", n->parent->id, why);
-        return rc == RL_ENOMEM ? RL_ENOMEM : RL_ELINK;
+        if (why[0])
+            log_warn("peer=%s malformed link frame: %s", n->parent->id, why);
+        return rc == RL_ENOMEM || rc == RL_ECLOSED || rc == RL_ETIMEDOUT ||
+                       rc == RL_ECONFIG
+                   ? rc
+                   : RL_ELINK;
     }
     *reply = relay__link_reply__unpack(NULL, ptlen, pt);
     free(pt);

@@ -13,18 +13,24 @@
  * backoff with jitter; the receiver drops what it has already stored.
  *
  * Every LinkRequest and LinkReply travels sealed in a SealedFrame
- * (link_seal.h): encrypted and authenticated under a key only the child and
- * its parent can derive from their directory keys and a per-request
- * ephemeral key. A frame that does not open is refused with its reason,
- * nothing in it is stored, and the answer is a cleartext refusal.
+ * (link_seal.h): encrypted and authenticated under the keys of a session
+ * the child makes with one handshake per connection (both directory keys
+ * and an ephemeral key of each end), which both contexts share. A frame
+ * that does not open is refused with its reason, nothing in it is stored,
+ * and the answer is a cleartext refusal; the child then drops its session
+ * and makes a new handshake at its next call.
  *
  * SECURITY: every envelope's signature is checked against the directory key
  * of its author before the writer sees it, and a child may only push
  * messages whose author is in its own subtree. The link itself is
  * authenticated both ways: the parent serves only a child whose directory
- * key sealed the request, the child accepts only a reply sealed under that
- * request's key. On the wire an observer sees node ids, sizes and timing,
- * never a field of a message.
+ * key made the session (and that its directory still accepts, checked on
+ * every frame), the child accepts only a reply sealed under the session
+ * for that very request. Forward secrecy: once a session is over, the two
+ * key files together open none of its recorded frames. Replays: a
+ * handshake must be later than the child's last, a data frame's counter is
+ * accepted once. On the wire an observer sees node ids, session ids,
+ * counters, sizes and timing, never a field of a message.
  */
 #ifndef RELAY_LINK_H
 #define RELAY_LINK_H
@@ -65,9 +71,12 @@ int link_outbox_read(struct node *n, const char *peer,
                      size_t *count) RL_MUST_CHECK;
 void link_free_envelopes(ProtobufCBinaryData *envs, size_t count);
 
-/* link_call - seal req for n's parent (its directory key), send it on ctx
- * and wait for the reply (timeout ms) using the caller's aio (cancel it to
- * interrupt); the reply must open under this request's session key.
+/* link_call - seal req for n's parent (its directory key) in the session
+ * of n->up_link, making one first with a handshake (an exchange of its
+ * own) if there is none, send it on ctx and wait for the reply (timeout ms
+ * each) using the caller's aio (cancel it to interrupt); the reply must
+ * open under the session for this request. After any failure the session
+ * is dropped (link_client_drop): the next call makes a new one.
  * *reply is unpacked on RL_OK. A reply that does not open, or the parent's
  * cleartext refusal, is logged and returned as RL_ELINK. */
 int link_call(struct node *n, nng_ctx ctx, nng_aio *aio,

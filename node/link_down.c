@@ -27,8 +27,9 @@
  * not open is logged with its reason (at most once a second per remote
  * address), answered at most with the one cleartext refusal that names no
  * node (link_guard.h: also why it may go unanswered on nng 1.5.2), and
- * never reaches the writer. Replies are sealed under the key of the request
- * they answer.
+ * never reaches the writer. A handshake opens a session (link_seal.h: one
+ * per connection, forward secret); a reply is sealed under the session and
+ * counter of the request it answers.
  *
  * SECURITY: only an authenticated poll of our child is parked, one per
  * child, so a peer that does not authenticate can make no slot wait; the
@@ -673,6 +674,12 @@ down_request(struct node *n, struct down_slot *s, struct outbox_item *items)
         return;
     }
     link_guard_leave(s->pipe); /* authenticated: the guard no longer counts it */
+    if (s->sc.handshake) {
+        /* a new session: its answer is the reply (link_seal.h) */
+        slot_send(s, s->sc.hs_reply, s->sc.hs_reply_len);
+        link_seal_wipe(&s->sc);
+        return;
+    }
     req = relay__link_request__unpack(NULL, ptlen, pt);
     free(pt);
     if (req == NULL) {

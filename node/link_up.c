@@ -25,7 +25,7 @@
 #include "log.h"
 #include "node.h"
 
-#define LINK_VERSION 1
+#define LINK_VERSION 1 /* of LinkRequest; the frames are relay-link-v2 */
 
 /* up_pipe_event - count connected pipes for status */
 static void
@@ -40,6 +40,12 @@ up_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
     } else if (ev == NNG_PIPE_EV_REM_POST) {
         atomic_fetch_sub(&n->up_pipes, 1);
         log_warn("peer=%s link down", n->parent->id);
+        /* a session per connection: wipe it, and end the calls in flight
+         * (nng would resend their frames, sealed under the wiped session,
+         * on the next connection); each thread retries with a handshake */
+        link_client_reset(n->up_link);
+        nng_aio_cancel(n->up_aio[0]);
+        nng_aio_cancel(n->up_aio[1]);
     }
 }
 
@@ -414,6 +420,10 @@ link_up_start(struct node *n)
     if (nng_aio_alloc(&n->up_aio[0], NULL, NULL) != 0 ||
         nng_aio_alloc(&n->up_aio[1], NULL, NULL) != 0)
         return RL_ENOMEM;
+    /* the parent's key follows the directory in force at each call
+     * (link_call: rotations included) */
+    if ((n->up_link = link_client_new(n->kp, n->parent->pk, n->self->id)) == NULL)
+        return RL_ENOMEM;
     if ((rc = nng_req0_open(&n->up_sock)) != 0)
         return RL_ELINK;
     nng_socket_set_ms(n->up_sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
@@ -471,6 +481,10 @@ link_up_stop(struct node *n)
     if (node_close_socket(n, n->up_sock, "upstream", 2000) == 0) {
         nng_aio_free(n->up_aio[0]);
         nng_aio_free(n->up_aio[1]);
+        link_client_free(n->up_link);
+        n->up_link = NULL;
+    } else {
+        link_client_reset(n->up_link); /* a pipe callback may still run */
     }
     link_seal_forget();
 }

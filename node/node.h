@@ -31,6 +31,8 @@ struct rep_pool {
     int n;
 };
 
+struct link_client;
+
 struct node {
     struct config cfg;
     struct directory dir;   /* the directory the node started with */
@@ -58,6 +60,7 @@ struct node {
     ProtobufCBinaryData up_head;
     pthread_t up_send_thr, up_poll_thr;
     nng_aio *up_aio[2];     /* sender's and poller's: cancelled on stop */
+    struct link_client *up_link; /* the session with the parent (link_seal.h) */
     int up_running;
     int sockets_stuck;      /* a socket close gave up: skip freeing */
     /* the parent's clock minus ours, from its replies (link_skew_note) */

@@ -183,6 +183,13 @@ def links(envs):
         "sealed-request": b"\x05" + M((1, "ag-taipei-a"), (2, bytes(range(32))),
                                       (3, bytes(24)), (4, bytes(range(48)))),
         "sealed-refusal": b"\x05" + M((3, bytes(24)), (5, "frame did not open")),
+        # relay-link-v2 (issue 9): handshake, its answer, a data frame, a reply
+        "sealed-handshake": b"\x05" + M((1, "ag-taipei-a"), (2, bytes(range(32))),
+                                        (4, bytes(range(24)))),
+        "sealed-answer": b"\x05" + M((2, bytes(range(32))), (4, bytes(16)), (6, bytes(12))),
+        "sealed-data": b"\x05" + M((1, "ag-taipei-a"), (4, bytes(range(48))),
+                                   (6, bytes(12)), (7, 3)),
+        "sealed-reply": b"\x05" + M((4, bytes(range(40)))),
         "dir-enrol": b"\x06" + dir_change,
         "dir-revoke": b"\x06" + M((1, 2), (2, NOW), (5, "ag-taipei-a")),
         "dir-signed": b"\x07" + M((1, dir_change), (2, SIGNER.sign(dir_change).signature)),

@@ -59,13 +59,22 @@ def fresh_form(**kw):
 
 
 # ------------------------------------------------------- sealed link frames
-# An implementation of the link sealing of node/link_seal.h with python3-nacl,
-# independent of the C code under test: a SealedFrame {1 from, 2 eph,
-# 3 nonce, 4 box, 5 error} whose box is XChaCha20-Poly1305-IETF under
-# k = BLAKE2b-256("relay-link-v1" || X25519(e, P) || X25519(C, P) || e_pk ||
-# C_pk || P_pk), the Ed25519 keys converted to X25519.
+# An implementation of the link sessions of node/link_seal.h (relay-link-v2)
+# with python3-nacl, independent of the C code under test. SealedFrame
+# {1 from, 2 eph, 3 nonce (unused), 4 box, 5 error, 6 sid, 7 counter}; the
+# Ed25519 keys converted to X25519, H = BLAKE2b-256, AEAD =
+# ChaCha20-Poly1305-IETF with the nonce n(c) = 4 zero bytes || c (8 bytes LE):
+#   h  = H("relay-link-v2 hs" || C || P || len(from) || from)
+#   k1 = H("relay-link-v2 k1" || h || e_pk || DH(e, P) || DH(C, P))
+#   handshake {from, eph e_pk, box AEAD(k1, n(0), time_us, h || e_pk)}
+#   k2 = H("relay-link-v2 k2" || k1 || f_pk || sid || DH(f, e) || DH(f, C))
+#   answer {eph f_pk, sid, box AEAD(k2, n(0), "", h || e_pk || f_pk || sid)}
+#   c2p = H("relay-link-v2 c2p" || k2), p2c = H("relay-link-v2 p2c" || k2)
+#   data {from, sid, counter c, box AEAD(c2p, n(c), req, "relay-link-v2 req" || sid || from)}
+#   reply {box AEAD(p2c, n(c), rep, "relay-link-v2 rep" || sid)}
 
-LINK_LABEL = b"relay-link-v1"
+LINK_LABEL = b"relay-link-v2"
+_last_ts = [0]
 
 
 class LinkRefused(Exception):
@@ -76,38 +85,89 @@ class LinkRefused(Exception):
         self.reason = reason
 
 
-def link_seal_request(child_sk, parent_pk, sender, plaintext):
-    """link_seal_request - seal plaintext (a serialized LinkRequest) as sender
-    with the 64-byte Ed25519 secret key child_sk for the parent whose Ed25519
-    public key is parent_pk; returns (frame, session) where session opens
-    the reply"""
+def link_hash(label, *parts):
+    """link_hash - BLAKE2b-256 of LINK_LABEL + label and the parts"""
+    return hashlib.blake2b(LINK_LABEL + label + b"".join(parts), digest_size=32).digest()
+
+
+def link_nonce(counter):
+    return b"\0" * 4 + counter.to_bytes(8, "little")
+
+
+def link_h0(c_x, p_x, sender):
+    return link_hash(b" hs", c_x, p_x, bytes([len(sender.encode())]), sender.encode())
+
+
+def link_handshake(child_sk, parent_pk, sender, ts_us=None):
+    """link_handshake - the first message of a session of sender (64-byte
+    Ed25519 secret key child_sk) with the parent whose Ed25519 public key is
+    parent_pk; returns (frame, state) for link_finish"""
     b = nacl.bindings
     c_x = b.crypto_sign_ed25519_pk_to_curve25519(child_sk[32:])
     c_sk = b.crypto_sign_ed25519_sk_to_curve25519(child_sk)
     p_x = b.crypto_sign_ed25519_pk_to_curve25519(parent_pk)
     e_sk = os.urandom(32)
     e_pk = b.crypto_scalarmult_base(e_sk)
-    s1 = b.crypto_scalarmult(e_sk, p_x)
-    s2 = b.crypto_scalarmult(c_sk, p_x)
-    k = hashlib.blake2b(LINK_LABEL + s1 + s2 + e_pk + c_x + p_x, digest_size=32).digest()
-    nonce = os.urandom(24)
-    box = b.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        plaintext, LINK_LABEL + b" req" + sender.encode(), nonce, k)
-    return pb.message((1, sender), (2, e_pk), (3, nonce), (4, box)), (k, sender)
+    h = link_h0(c_x, p_x, sender)
+    k1 = link_hash(b" k1", h, e_pk, b.crypto_scalarmult(e_sk, p_x),
+                   b.crypto_scalarmult(c_sk, p_x))
+    if ts_us is None:
+        ts_us = max(time.time_ns() // 1000, _last_ts[0] + 1)
+        _last_ts[0] = ts_us
+    box = b.crypto_aead_chacha20poly1305_ietf_encrypt(
+        ts_us.to_bytes(8, "little"), h + e_pk, link_nonce(0), k1)
+    frame = pb.message((1, sender), (2, e_pk), (4, box))
+    return frame, {"sender": sender, "c_sk": c_sk, "e_sk": e_sk, "e_pk": e_pk, "h": h,
+                   "k1": k1}
 
 
-def link_open_reply(session, frame):
-    """link_open_reply - the serialized LinkReply inside a reply frame to the
-    request of session; raises LinkRefused for a cleartext refusal and
-    nacl.exceptions.CryptoError when the box does not open"""
-    k, sender = session
+class LinkSession:
+    """LinkSession - the child's end of a session: seal requests, open replies"""
+
+    def __init__(self, sender, sid, c2p, p2c):
+        self.sender, self.sid, self.c2p, self.p2c = sender, sid, c2p, p2c
+        self.counter = 0
+
+    def seal(self, plaintext):
+        """seal - a data frame of plaintext (a serialized LinkRequest); returns
+        (frame, counter), the counter opens its reply"""
+        self.counter += 1
+        c = self.counter
+        box = nacl.bindings.crypto_aead_chacha20poly1305_ietf_encrypt(
+            plaintext, LINK_LABEL + b" req" + self.sid + self.sender.encode(),
+            link_nonce(c), self.c2p)
+        return pb.message((1, self.sender), (4, box), (6, self.sid), (7, c)), c
+
+    def open(self, counter, frame):
+        """open - the serialized LinkReply of the reply frame to request
+        `counter`; LinkRefused for a cleartext refusal, CryptoError"""
+        f = link_frame(frame)
+        if set(f) - {4}:
+            raise ValueError("not a sealed reply: fields %s" % sorted(f))
+        return nacl.bindings.crypto_aead_chacha20poly1305_ietf_decrypt(
+            f[4][0], LINK_LABEL + b" rep" + self.sid, link_nonce(counter), self.p2c)
+
+
+def link_frame(frame):
+    """link_frame - a decoded SealedFrame; LinkRefused for a cleartext refusal"""
     f = pb.decode(frame)
     if f.get(5) and not f.get(4):
         raise LinkRefused(f[5][0].decode())
-    if set(f) - {3, 4} or len(f[3][0]) != 24:
-        raise ValueError("not a sealed reply: fields %s" % sorted(f))
-    return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        f[4][0], LINK_LABEL + b" rep" + sender.encode(), f[3][0], k)
+    return f
+
+
+def link_finish(state, frame):
+    """link_finish - the parent's answer to a handshake: a LinkSession"""
+    b = nacl.bindings
+    f = link_frame(frame)
+    if set(f) != {2, 4, 6} or len(f[2][0]) != 32 or len(f[6][0]) != 12:
+        raise ValueError("not a handshake answer: fields %s" % sorted(f))
+    f_pk, sid = f[2][0], f[6][0]
+    k2 = link_hash(b" k2", state["k1"], f_pk, sid, b.crypto_scalarmult(state["e_sk"], f_pk),
+                   b.crypto_scalarmult(state["c_sk"], f_pk))
+    b.crypto_aead_chacha20poly1305_ietf_decrypt(
+        f[4][0], state["h"] + state["e_pk"] + f_pk + sid, link_nonce(0), k2)
+    return LinkSession(state["sender"], sid, link_hash(b" c2p", k2), link_hash(b" p2c", k2))
 
 
 class FedTest(unittest.TestCase):

@@ -5,19 +5,94 @@ tcpdump records every packet on the city's and the national center's link
 ports while a report goes up (ag-a -> taipei -> ncert) and a review comes
 down (taipei -> ag-a). The capture must hold the link traffic (the node ids,
 which travel in clear) and none of the report's or the review's text, which
-the nodes themselves store as sent: the positive control.
+the nodes themselves store as sent: the positive control. The frames
+themselves, read back from the capture (link_streams), are relay-link-v2
+session frames (issue 9 item 3): handshakes, data frames with a session id
+and a counter that no two frames of a session share, and replies; nothing
+of relay-link-v1's per-request ephemeral key and random nonce.
 """
+import collections
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import time
+
+import pb
 
 import relaytest
 from relaytest import FedTest
 
 
-class Capture(FedTest):
+def pcap_tcp(path):
+    """pcap_tcp - {(src port, dst port): payload bytes in sequence order} of
+    the TCP segments of a tcpdump capture on lo (Ethernet link type, IPv4)"""
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    end = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    link = struct.unpack(end + "I", data[20:24])[0]
+    segs = collections.defaultdict(dict)
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if link == 1:  # Ethernet
+            if pkt[12:14] != b"\x08\x00":
+                continue
+            ip = pkt[14:]
+        elif link == 113:  # Linux cooked
+            ip = pkt[16:]
+        else:
+            ip = pkt
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        ihl = (ip[0] & 15) * 4
+        total = struct.unpack(">H", ip[2:4])[0]
+        tcp = ip[ihl:total]
+        sport, dport, seq = struct.unpack(">HHI", tcp[:8])
+        payload = tcp[(tcp[12] >> 4) * 4:]
+        if payload:
+            segs[(sport, dport)][seq] = payload
+    return {k: b"".join(v[q] for q in sorted(v)) for k, v in segs.items()}
+
+
+def sp_frames(stream):
+    """sp_frames - the bodies of the SP-over-TCP messages of one direction of
+    a req/rep connection (8-byte SP header, then u64 length || 4-byte
+    request id || body); a message cut by the capture's end is left out"""
+    out, off = [], 8 if stream[:4] == b"\x00SP\x00" else 0
+    while off + 8 <= len(stream):
+        n = struct.unpack(">Q", stream[off:off + 8])[0]
+        if off + 8 + n > len(stream):
+            break
+        out.append(stream[off + 12:off + 8 + n])
+        off += 8 + n
+    return out
+
+
+def link_streams(path, port):
+    """link_streams - [(requests, replies)] per connection to a parent's
+    link port: the SealedFrame bytes each way"""
+    tcp = pcap_tcp(path)
+    return [(sp_frames(up), sp_frames(tcp.get((dport, sport), b"")))
+            for (sport, dport), up in tcp.items() if dport == port]
+
+
+def frame_kind(frame):
+    """frame_kind - handshake, answer, data, reply or refusal, by the fields
+    a relay-link-v2 SealedFrame carries; None for anything else"""
+    f = pb.decode(frame)
+    kinds = {frozenset({1, 2, 4}): "handshake", frozenset({2, 4, 6}): "answer",
+             frozenset({1, 4, 6, 7}): "data", frozenset({4}): "reply",
+             frozenset({5}): "refusal"}
+    return kinds.get(frozenset(f)), f
+
+
+class CaptureTools(FedTest):
+    """CaptureTools - tcpdump on the loopback for a test (no tests here)"""
 
     def start_tcpdump(self, path, ports):
         """start_tcpdump - capture on lo until stop_tcpdump; waits until it listens"""
@@ -57,6 +132,9 @@ class Capture(FedTest):
             proc.kill()
             proc.wait()
 
+
+class Capture(CaptureTools):
+
     def test_incident_text_never_on_the_wire(self):
         """a report up and a review down: node ids on the wire, no incident text"""
         marker = "MARKER-" + os.urandom(8).hex()
@@ -90,6 +168,24 @@ class Capture(FedTest):
                        "ransomware on the billing server", "confirmed by the city"):
             with self.subTest(secret):
                 self.assertNotIn(secret.encode(), wire)
+
+        # the frames are relay-link-v2 session frames: each request a handshake
+        # or a data frame of a session, whose counters never repeat (they are
+        # the nonces); no ephemeral key or random nonce per request
+        seen, kinds = set(), collections.Counter()
+        for port in ports:
+            for requests, replies in link_streams(pcap, port):
+                for frame in requests + replies:
+                    kind, f = frame_kind(frame)
+                    self.assertIsNotNone(kind, "not a v2 frame: fields %s" % sorted(f))
+                    kinds[kind] += 1
+                    if kind == "data":
+                        self.assertEqual(len(f[6][0]), 12)
+                        key = (f[6][0], f[7][0])
+                        self.assertNotIn(key, seen, "a counter of a session repeats")
+                        seen.add(key)
+        self.assertGreater(kinds["data"], 4, kinds)
+        self.assertGreater(kinds["reply"], 4, kinds)
 
         # positive control: the stores hold exactly this text, so it was sent
         at_ncert = b"".join(self.stored_messages("ncert").values())

@@ -81,8 +81,8 @@ class Hostile(LinkTest):
         self.assertIn("peer=ag-b addr=127.0.0.1 link frame refused: request refused: "
                       "no key of 'ag-b' is valid now", self.log("taipei"))
         # what travels in clear is the fixed text, whoever asks
-        frame, _ = relaytest.link_seal_request(self.secret_key("ag-a"),
-                                               self.public_key("ncert"), "ag-a", b"")
+        frame, _ = relaytest.link_handshake(self.secret_key("ag-a"),
+                                            self.public_key("ncert"), "ag-a")
         reply = self.send_raw(frame, "taipei", src="127.0.0.2")
         self.assertEqual(relaytest.pb.decode(reply), {5: [b"not authenticated"]})
         for nid in self.fed.nodes:

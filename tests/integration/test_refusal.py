@@ -3,8 +3,9 @@
 
 A fake child speaks the link protocol to the city with nngcat; its frames are
 built by pb.py (not by the C code under test), signed with python3-nacl and
-sealed by relaytest.link_seal_request, an independent python3-nacl
-implementation of node/link_seal.h, which also opens the replies. Envelope
+sealed in a session made by relaytest.link_handshake, an independent
+python3-nacl implementation of node/link_seal.h, which also opens the
+replies. Envelope
 refusals travel inside properly sealed frames; frames that are not sealed,
 sealed with the wrong key, or from a node that is not a child are refused
 before anything in them is looked at, with one cleartext answer that names no
@@ -54,15 +55,28 @@ class LinkTest(FedTest):
             os.unlink(f.name)
         return r.stdout
 
+    def session(self, sender="ag-a", to="taipei", key=None, sealed_for=None, src=None):
+        """session - a link session of sender (with key, by default the
+        sender's own secret key) made with a handshake for sealed_for (by
+        default the receiver) sent to `to` (from src); one per test and
+        (sender, to, key, sealed_for), so that a test holds at most one of the
+        sender's two sessions at its parent; LinkRefused"""
+        key = key if key is not None else self.secret_key(sender)
+        cache = self.__dict__.setdefault("_sessions", {})
+        name = (sender, to, key, sealed_for)
+        if name not in cache:
+            frame, hs = relaytest.link_handshake(key, self.public_key(sealed_for or to),
+                                                 sender)
+            cache[name] = relaytest.link_finish(hs, self.send_raw(frame, to, src))
+        return cache[name]
+
     def send(self, request, sender="ag-a", to="taipei", key=None, sealed_for=None,
              src=None):
-        """send - seal a LinkRequest as sender (with key, by default the
-        sender's own secret key) for sealed_for (by default the receiver),
-        send it to `to` (from src); the decoded LinkReply, or LinkRefused"""
-        key = key if key is not None else self.secret_key(sender)
-        frame, session = relaytest.link_seal_request(
-            key, self.public_key(sealed_for or to), sender, request)
-        return pb.decode(relaytest.link_open_reply(session, self.send_raw(frame, to, src)))
+        """send - seal a LinkRequest in sender's session, send it to `to`
+        (from src); the decoded LinkReply, or LinkRefused"""
+        s = self.session(sender, to, key, sealed_for, src)
+        frame, counter = s.seal(request)
+        return pb.decode(s.open(counter, self.send_raw(frame, to, src)))
 
     def refused(self, frame, to="taipei", src=None):
         """refused - send a raw frame that must get a cleartext refusal; its reason"""
@@ -108,7 +122,7 @@ class Refusal(LinkTest):
              "unknown author 'mallory'"),
             ("truncated protobuf", good[:len(good) - 7], "truncated or malformed"),
             ("not protobuf", b"\xff\xff\xff\xff", "truncated or malformed"),
-            ("oversized", envelope(body(os.urandom(16), "ag-a", ["ncert"], title="x" * 70000), real),
+            ("oversized", envelope(body(os.urandom(16), "ag-a", ["ncert"], title="x" * 300000), real),
              "larger than max_message_bytes"),
         ]
         for name, env, reason in cases:
@@ -128,13 +142,12 @@ class Refusal(LinkTest):
         env = envelope(body(os.urandom(16), "ag-a", ["taipei", "ncert"]), real)
         stranger = nacl.signing.SigningKey.generate()
         request = pb.message((1, 1), (2, "stranger"), (3, [env]))
-        self.refused_quietly(relaytest.link_seal_request(
+        self.refused_quietly(relaytest.link_handshake(
             bytes(stranger) + bytes(stranger.verify_key), self.public_key("taipei"),
-            "stranger", request)[0], "request refused: unknown node 'stranger'",
+            "stranger")[0], "request refused: unknown node 'stranger'",
             src="127.0.0.2")
-        request = pb.message((1, 1), (2, "ag-a"), (3, [env]))
-        self.refused_quietly(relaytest.link_seal_request(
-            self.secret_key("ag-a"), self.public_key("ncert"), "ag-a", request)[0],
+        self.refused_quietly(relaytest.link_handshake(
+            self.secret_key("ag-a"), self.public_key("ncert"), "ag-a")[0],
             "request refused: 'ag-a' is not a child of 'ncert'", to="ncert",
             src="127.0.0.3")
         # a real message, relayed by a sibling that is not in its author's path
@@ -157,8 +170,8 @@ class Refusal(LinkTest):
         env = envelope(body(mid, "ag-a", ["taipei", "ncert"]), self.agency_key("ag-a"))
         request = pb.message((1, 1), (2, "ag-a"), (3, [env]))
         forger = nacl.signing.SigningKey.generate()
-        sealed_good, _ = relaytest.link_seal_request(
-            self.secret_key("ag-a"), self.public_key("taipei"), "ag-a", request)
+        sealed_good, _ = relaytest.link_handshake(
+            self.secret_key("ag-a"), self.public_key("taipei"), "ag-a")
         tampered = bytearray(sealed_good)
         tampered[-5] ^= 0x01  # inside the box's tag
         cases = [
@@ -170,26 +183,26 @@ class Refusal(LinkTest):
              "peer=? addr=127.0.0.11 link frame refused: "
              "malformed link frame: sender id is empty"),
             # claims a real child, sealed with another child's key, or a forger's
-            ("sealed with a sibling's key", relaytest.link_seal_request(
-                self.secret_key("ag-b"), self.public_key("taipei"), "ag-a", request)[0],
+            ("sealed with a sibling's key", relaytest.link_handshake(
+                self.secret_key("ag-b"), self.public_key("taipei"), "ag-a")[0],
              "peer=ag-a addr=127.0.0.12 link frame refused: "
              "frame does not authenticate: box does not open with the keys of 'ag-a'"),
-            ("sealed with a forger's key", relaytest.link_seal_request(
-                bytes(forger) + bytes(forger.verify_key), self.public_key("taipei"), "ag-a",
-                request)[0],
+            ("sealed with a forger's key", relaytest.link_handshake(
+                bytes(forger) + bytes(forger.verify_key), self.public_key("taipei"),
+                "ag-a")[0],
              "peer=ag-a addr=127.0.0.13 link frame refused: "
              "frame does not authenticate: box does not open with the keys of 'ag-a'"),
             # the right child, sealed for another parent
-            ("sealed for another parent", relaytest.link_seal_request(
-                self.secret_key("ag-a"), self.public_key("ncert"), "ag-a", request)[0],
+            ("sealed for another parent", relaytest.link_handshake(
+                self.secret_key("ag-a"), self.public_key("ncert"), "ag-a")[0],
              "peer=ag-a addr=127.0.0.14 link frame refused: "
              "frame does not authenticate: box does not open"),
             ("altered on the way", bytes(tampered),
              "peer=ag-a addr=127.0.0.15 link frame refused: "
              "frame does not authenticate: box does not open"),
             # a node that is in the directory, properly sealed, but not a child
-            ("not a child", relaytest.link_seal_request(
-                self.secret_key("ncert"), self.public_key("taipei"), "ncert", request)[0],
+            ("not a child", relaytest.link_handshake(
+                self.secret_key("ncert"), self.public_key("taipei"), "ncert")[0],
              "peer=ncert addr=127.0.0.16 link frame refused: "
              "request refused: 'ncert' is not a child of 'taipei'"),
         ]

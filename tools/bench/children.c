@@ -80,6 +80,7 @@ enum { P_SEND, P_RECV, P_WAIT };
 struct sim_child {
     char id[32];
     struct keypair *kp;
+    struct link_client *lc; /* its session with the ministry (both contexts) */
     nng_socket sock;
     nng_ctx pctx, sctx;
     nng_aio *paio, *saio;
@@ -153,14 +154,11 @@ sim_note(struct sim_child *c, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------
- * The one place frames are sealed and opened. Written against today's
- * per-request link_seal_request/link_open_reply; the session API
- * (link_client_new/seal/open/reset/free) replaces these three bodies: a
- * struct link_client per child (one connection, shared by its poll and
- * send contexts), made in fed_files beside c->kp and freed in
- * sim_close_all. When sim_seal returns a handshake frame the callers send it
- * as they send a request, and sim_open's RL_OK with *rep == NULL makes them
- * seal the request again.
+ * The one place frames are sealed and opened: as relay-node's link_call,
+ * through one struct link_client per child (one connection, shared by its
+ * poll and send contexts; link_seal.h). When sim_seal returns a handshake
+ * frame the callers send it as they send a request, and sim_open's RL_OK
+ * with *rep == NULL (the session is made) makes them seal the request again.
  * ------------------------------------------------------------------ */
 
 /* sim_seal - seal the serialized LinkRequest pt for the ministry as c;
@@ -170,28 +168,27 @@ sim_seal(struct sim_child *c, const uint8_t *pt, size_t ptlen,
          struct link_seal_ctx *seal, uint8_t **frame, size_t *flen, char *why,
          size_t whylen)
 {
-    return link_seal_request(c->kp, G.parent_pk, c->id, pt, ptlen, seal, frame,
-                             flen, why, whylen);
+    return link_client_seal(c->lc, pt, ptlen, seal, frame, flen, why, whylen);
 }
 
-/* sim_open - open the ministry's reply to the exchange of seal and unpack
+/* sim_open - open the ministry's answer to the exchange of seal and unpack
  * it into *rep (caller frees with relay__link_reply__free_unpacked); the
- * exchange's key is wiped on every path. RL_OK with *rep NULL is reserved
- * for the session API: the answer to a handshake, after which the callers
- * seal their request again (today's seal has no handshake). */
+ * exchange's key is wiped on every path. RL_OK with *rep NULL: the answer
+ * to a handshake, after which the callers seal their request again. */
 static int
 sim_open(struct sim_child *c, struct link_seal_ctx *seal, const uint8_t *frame,
          size_t len, Relay__LinkReply **rep, char *why, size_t whylen)
 {
-    uint8_t *pt;
-    size_t ptlen;
+    uint8_t *pt = NULL;
+    size_t ptlen = 0;
     int rc;
 
-    (void)c;
     *rep = NULL;
-    rc = link_open_reply(seal, frame, len, &pt, &ptlen, why, whylen);
-    link_seal_wipe(seal);
+    rc = link_client_open(c->lc, seal, frame, len, &pt, &ptlen, why, whylen);
     if (rc != RL_OK)
+        link_client_drop(c->lc, seal);
+    link_seal_wipe(seal);
+    if (rc != RL_OK || pt == NULL)
         return rc;
     *rep = relay__link_reply__unpack(NULL, ptlen, pt);
     free(pt);
@@ -202,11 +199,12 @@ sim_open(struct sim_child *c, struct link_seal_ctx *seal, const uint8_t *frame,
     return RL_OK;
 }
 
-/* sim_reset - after a failed exchange: forget its key */
+/* sim_reset - after a failed exchange: forget its session (if still the
+ * current one) and its key */
 static void
 sim_reset(struct sim_child *c, struct link_seal_ctx *seal)
 {
-    (void)c;
+    link_client_drop(c->lc, seal);
     link_seal_wipe(seal);
 }
 
@@ -632,6 +630,9 @@ fed_files(const char *dir)
     G.poll_hold_ms = cfg.poll_hold_ms;
     G.maxsz = config_frame_max(&cfg);
     memcpy(G.parent_pk, procs[CITY].kp->pk, KEYS_PK_LEN);
+    for (long i = 0; i < G.n; i++)
+        if ((G.c[i].lc = link_client_new(G.c[i].kp, G.parent_pk, G.c[i].id)) == NULL)
+            return fail("out of memory");
     snprintf(G.url, sizeof(G.url), "tcp://127.0.0.1:%d", procs[CITY].port);
     return 0;
 }
@@ -689,6 +690,7 @@ sim_close_all(void)
         free(c->acked);
         free(c->head.data);
         free(c->env);
+        link_client_free(c->lc);
         keys_free(c->kp);
     }
 }
