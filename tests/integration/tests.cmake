@@ -27,5 +27,6 @@ relay_integration_test(held)
 relay_integration_test(operator)
 relay_integration_test(store)
 relay_integration_test(hostile)
+relay_integration_test(fanout)
 # floods of connections: run alone, so that they do not slow the others
 set_tests_properties(integration.hostile PROPERTIES RUN_SERIAL TRUE)
