@@ -89,6 +89,8 @@ int
 dirlog_copy(const struct directory *src, struct directory *dst)
 {
     *dst = *src;
+    dst->ix = NULL; /* the copy is changed: it scans until dir_index_build */
+    dst->ixcap = dst->ixn = 0;
     dst->nodes = malloc((src->n ? src->n : 1) * sizeof(*dst->nodes));
     if (dst->nodes == NULL)
         return RL_ENOMEM;
@@ -312,6 +314,7 @@ dirlog_build(const ProtobufCBinaryData *v, size_t n, const uint8_t root_pk[32],
         dir_free(d);
         return RL_ECONFIG;
     }
+    (void)dir_index_build(d); /* without it, lookups scan */
     return RL_OK;
 }
 

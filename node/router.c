@@ -19,6 +19,8 @@
 #include "node.h"
 #include "plan.h"
 
+#define ROUTER_SCAN_TO 32 /* destinations up to which duplicates are found by a scan */
+
 /* router_next_hops - neighbours towards every destination */
 size_t
 router_next_hops(const struct directory *d, const char *self,
@@ -41,27 +43,37 @@ router_next_hops(const struct directory *d, const char *self,
                 hops[n++] = d->nodes[i].id;
         return n;
     }
+    /* each neighbour once: marked by its directory index when the list is
+     * long (an advisory to 4,000 children), else found by a short scan; a
+     * failed calloc only costs the scan */
+    uint8_t *seen = body->n_to > ROUTER_SCAN_TO ? calloc(d->n ? d->n : 1, 1) : NULL;
     for (size_t i = 0; i < body->n_to; i++) {
-        const char *dest = body->to[i], *h;
+        const char *dest = body->to[i];
         size_t j;
+        int h;
 
         if (strcmp(dest, self) == 0) {
             *deliver = 1;
             continue;
         }
-        h = dir_next_hop(d, self, dest);
-        if (h == NULL) {
+        h = dir_next_hop_ix(d, self, dest);
+        if (h < 0) {
             log_warn("route: no path from %s to %s", self, dest);
             continue;
         }
-        if (from != NULL && strcmp(h, from) == 0)
+        if (from != NULL && strcmp(d->nodes[h].id, from) == 0)
             continue;
-        /* h points into d (dir_next_hop): the same neighbour is the same pointer */
-        for (j = 0; j < n && hops[j] != h; j++)
-            ;
+        if (seen) {
+            j = seen[h] ? 0 : n;
+            seen[h] = 1;
+        } else {
+            for (j = 0; j < n && hops[j] != d->nodes[h].id; j++)
+                ;
+        }
         if (j == n && n < d->n)
-            hops[n++] = h;
+            hops[n++] = d->nodes[h].id;
     }
+    free(seen);
     return n;
 }
 

@@ -667,6 +667,7 @@ group_run(struct writer *w, struct work *list)
         /* the commit made the new directory true: now it is in force */
         log_info("directory: now at change %llu, %zu nodes",
                  (unsigned long long)w->dirwork->seq, w->dirwork->n);
+        (void)dir_index_build(w->dirwork); /* without it, lookups scan */
         node_dir_publish(w->node, w->dirwork);
         w->dirwork = NULL;
         w->dir_changed = 0;
