@@ -529,6 +529,15 @@ ctl_submit(struct node *n, json_t *req)
     b.n_to = 0;
     free(to.v);
     form_body_clear(&b);
+    if (rc != RL_OK && to.n > 1) {
+        /* the one limit on an audience: the message must fit in
+         * max_message_bytes here and at every node on its way (issue 9 item 2) */
+        snprintf(err, sizeof(err), "message refused: %s (%zu destinations; "
+                 "max_message_bytes = %lld here and on every node it crosses)",
+                 why ? why : rl_strerror(rc), to.n, (long long)n->cfg.max_message_bytes);
+        log_warn("control: %s %s", kind, err);
+        return ctl_error("%s", err);
+    }
     if (rc != RL_OK)
         return ctl_error("message refused: %s", why ? why : rl_strerror(rc));
     /* the same rules every other node applies to this message */
