@@ -59,6 +59,7 @@ struct dir_node {
 struct directory {
     struct dir_node *nodes;
     size_t n;
+    size_t cap;   /* entries nodes has room for, when known (dirlog.c); else 0 */
     int root;     /* index of the national node */
     uint64_t seq; /* the last signed change applied (0 for an INI file) */
     /* dir_index_build: ids hashed to index + 1 (0: empty slot), ixcap slots,
