@@ -37,7 +37,6 @@
 #include "writer.h"
 #include <sodium.h>
 
-#define CTL_MAX_TO 4096
 #define CTL_PAGE 100          /* list: records per page by default */
 #define CTL_PAGE_MAX 1000     /* ... and at most */
 #define CTL_PAGE_MAX_TEXT "1000"
@@ -190,45 +189,91 @@ ctl_commit(struct node *n, struct work *wk, const json_t *answer)
     return rc;
 }
 
-/* to_add - append a destination once */
+/* The destinations of a message being filed: a heap list that grows with
+ * the audience, so that none is ever left out (issue 9 item 2: there was a
+ * silent cap of 4096). The ids point into the directory. */
+struct ctl_to {
+    char **v;
+    size_t n, cap;
+    int nomem; /* a push failed: the message is refused, not truncated */
+};
+
+/* to_push - append id (no check for duplicates) */
 static void
-to_add(char **to, size_t *n, const char *id, const char *self)
+to_push(struct ctl_to *to, const char *id)
 {
-    if (strcmp(id, self) == 0 || *n >= CTL_MAX_TO)
-        return;
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(to[i], id) == 0)
+    if (to->n == to->cap) {
+        size_t cap = to->cap ? 2 * to->cap : 16;
+        char **v = realloc(to->v, cap * sizeof(*v));
+        if (v == NULL) {
+            to->nomem = 1;
             return;
-    to[(*n)++] = (char *)id;
+        }
+        to->v = v;
+        to->cap = cap;
+    }
+    to->v[to->n++] = (char *)id;
 }
 
-/* ctl_audience - expand an advisory's audience into destinations */
-static const char *
-ctl_audience(struct node *n, const Relay__Advisory *a, char **to, size_t *nto)
+/* to_add - append a destination once, never self */
+static void
+to_add(struct ctl_to *to, const char *id, const char *self)
 {
+    if (strcmp(id, self) == 0)
+        return;
+    for (size_t i = 0; i < to->n; i++)
+        if (strcmp(to->v[i], id) == 0)
+            return;
+    to_push(to, id);
+}
+
+/* ctl_in_subtree_ix - node i is at or below node s (directory indexes):
+ * dir_in_subtree without its two lookups by id, for a whole directory */
+static int
+ctl_in_subtree_ix(const struct directory *d, int s, int i)
+{
+    for (; i >= 0; i = d->nodes[i].parent_ix)
+        if (i == s)
+            return 1;
+    return 0;
+}
+
+/* ctl_audience - expand an advisory's audience into destinations: every
+ * node it names, however many */
+static const char *
+ctl_audience(struct node *n, const Relay__Advisory *a, struct ctl_to *to)
+{
+    const struct directory *dir = node_dir(n);
     const char *scope = n->self->id;
+    const struct dir_node *sc;
     unsigned tiers = 0;
 
     if (a->audience && a->audience->scope[0])
         scope = a->audience->scope;
-    if (!dir_find(node_dir(n), scope))
+    if ((sc = dir_find(dir, scope)) == NULL)
         return "audience.scope names no node of the directory";
-    if (!dir_in_subtree(node_dir(n), n->self->id, scope))
+    if (!dir_in_subtree(dir, n->self->id, scope))
         return "audience.scope is outside this node's subtree";
     if (a->audience)
         for (size_t i = 0; i < a->audience->n_tiers; i++)
             tiers |= 1u << a->audience->tiers[i];
     if (tiers == 0)
         tiers = 1u << TIER_AGENCY;
-    for (size_t i = 0; i < node_dir(n)->n; i++) {
-        const struct dir_node *d = &node_dir(n)->nodes[i];
-        if (!(tiers & (1u << d->tier)) || !dir_in_subtree(node_dir(n), scope, d->id))
+    /* directory ids are distinct: each node is pushed once, without the
+     * quadratic check for duplicates of to_add */
+    for (size_t i = 0; i < dir->n; i++) {
+        const struct dir_node *d = &dir->nodes[i];
+        if (!(tiers & (1u << d->tier)) ||
+            !ctl_in_subtree_ix(dir, (int)(sc - dir->nodes), (int)i))
             continue;
         if (a->audience && a->audience->sector && d->sector != (int)a->audience->sector)
             continue;
-        to_add(to, nto, d->id, n->self->id);
+        if (strcmp(d->id, n->self->id) != 0)
+            to_push(to, d->id);
     }
-    return *nto ? NULL : "the audience names no node";
+    if (to->nomem)
+        return "out of memory expanding the audience: nothing filed";
+    return to->n ? NULL : "the audience names no node";
 }
 
 /* ctl_drill_notice_check - a drill report must answer a drill notice sent here */
@@ -264,7 +309,7 @@ ctl_drill_notice_check(struct node *n, const Relay__Body *b)
 
 /* ctl_address - who a new message goes to, and whether this node may send it */
 static const char *
-ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
+ctl_address(struct node *n, Relay__Body *b, struct ctl_to *to,
             uint8_t iid[16], int *has_iid)
 {
     const ProtobufCBinaryData *ref = env_incident_of(b);
@@ -277,7 +322,7 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
     if (b->kind_case == RELAY__BODY__KIND_ADVISORY) {
         if (n->cfg.tier == TIER_AGENCY || n->cfg.tier == TIER_OFFICE)
             return "only city, ministry and national nodes issue advisories";
-        return ctl_audience(n, b->advisory, to, nto);
+        return ctl_audience(n, b->advisory, to);
     }
     if (b->kind_case == RELAY__BODY__KIND_REPORT) {
         static __thread char perr[300];
@@ -290,11 +335,12 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
         if (plan_report(&n->pol, node_dir(n), n->self->id, b->report, b->drill, &pl,
                         perr, sizeof(perr)) != RL_OK)
             return perr;
+        plan_free(&pl); /* only report_to is used: it points into the directory */
         if (b->report->drill_of.len == 16 && (why = ctl_drill_notice_check(n, b)) != NULL)
             return why;
         /* R-UP: target and national; R-COPY3: the city, when central */
         for (size_t i = 0; i < pl.nreport_to; i++)
-            to_add(to, nto, pl.report_to[i], n->self->id);
+            to_add(to, pl.report_to[i], n->self->id);
         memcpy(iid, b->id.data, 16);
         *has_iid = 1;
         return NULL;
@@ -320,27 +366,27 @@ ctl_address(struct node *n, Relay__Body *b, char **to, size_t *nto,
             why = "only the incident's reporting target or the national center reviews it (R-REVIEW, R-LATE-REVIEW)";
         else if (b->review->closure && r->state != RELAY__INCIDENT_STATE__CLOSING)
             why = "closure review: the incident has no closure awaiting review (R-CLOSE-REVIEW)";
-        to_add(to, nto, author->id, n->self->id);
+        to_add(to, author->id, n->self->id);
         if (author->parent_ix >= 0)
-            to_add(to, nto, node_dir(n)->nodes[author->parent_ix].id, n->self->id);
-        to_add(to, nto, national, n->self->id);
+            to_add(to, node_dir(n)->nodes[author->parent_ix].id, n->self->id);
+        to_add(to, national, n->self->id);
     } else if (b->kind_case == RELAY__BODY__KIND_NOTICE) {
         /* R-SUPPORT: the national center dispatches technical support */
         if (n->cfg.tier != TIER_NATIONAL)
             why = "only the national center dispatches technical support (R-SUPPORT)";
-        to_add(to, nto, author->id, n->self->id);
+        to_add(to, author->id, n->self->id);
         if (author->parent_ix >= 0)
-            to_add(to, nto, node_dir(n)->nodes[author->parent_ix].id, n->self->id);
+            to_add(to, node_dir(n)->nodes[author->parent_ix].id, n->self->id);
     } else if (strcmp(author->id, n->self->id) != 0) {
         why = "only the agency that filed the incident sends this";
     } else {
-        to_add(to, nto, n->parent->id, n->self->id);
-        to_add(to, nto, national, n->self->id);
+        to_add(to, n->parent->id, n->self->id);
+        to_add(to, national, n->self->id);
         /* R-COPY3: every later update goes to the city too (the directory's
          * copy of the id: r is freed before the message is sealed) */
         const struct dir_node *city = r->city[0] ? dir_find(node_dir(n), r->city) : NULL;
         if (city)
-            to_add(to, nto, city->id, n->self->id);
+            to_add(to, city->id, n->self->id);
     }
     relay__incident_record__free_unpacked(r, NULL);
     return why;
@@ -426,11 +472,10 @@ ctl_submit(struct node *n, json_t *req)
 {
     const char *kind = json_string_value(json_object_get(req, "kind"));
     Relay__Body b = RELAY__BODY__INIT;
-    static __thread char *to[CTL_MAX_TO];
+    struct ctl_to to = {0};
     uint8_t id[ENV_ID_LEN], iid[16], fhash[16];
     char err[512], hex[ENV_ID_HEX];
     const char *why;
-    size_t nto = 0;
     struct work_item it;
     struct work wk;
     json_t *rep;
@@ -468,16 +513,31 @@ ctl_submit(struct node *n, json_t *req)
     b.id.len = sizeof(id);
     b.author = (char *)n->self->id;
     b.created_us = clock_now_us();
-    why = ctl_address(n, &b, to, &nto, iid, &has_iid);
+    why = ctl_address(n, &b, &to, iid, &has_iid);
+    if (why == NULL && to.nomem)
+        why = "out of memory listing the destinations: nothing filed";
     if (why) {
+        free(to.v);
         form_body_clear(&b);
         return ctl_error("%s", why);
     }
-    b.to = to;
-    b.n_to = nto;
+    b.to = to.v;
+    b.n_to = to.n;
     memset(&it, 0, sizeof(it));
     rc = env_seal_open(&b, n->kp, (size_t)n->cfg.max_message_bytes, &it.m, &why);
+    b.to = NULL;
+    b.n_to = 0;
+    free(to.v);
     form_body_clear(&b);
+    if (rc != RL_OK && to.n > 1) {
+        /* the one limit on an audience: the message must fit in
+         * max_message_bytes here and at every node on its way (issue 9 item 2) */
+        snprintf(err, sizeof(err), "message refused: %s (%zu destinations; "
+                 "max_message_bytes = %lld here and on every node it crosses)",
+                 why ? why : rl_strerror(rc), to.n, (long long)n->cfg.max_message_bytes);
+        log_warn("control: %s %s", kind, err);
+        return ctl_error("%s", err);
+    }
     if (rc != RL_OK)
         return ctl_error("message refused: %s", why ? why : rl_strerror(rc));
     /* the same rules every other node applies to this message */

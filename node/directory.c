@@ -219,14 +219,57 @@ dir_handler(void *user, const char *section, const char *name,
     return 1;
 }
 
-/* dir_index - index of id or -1 */
+/* dir_hash - FNV-1a of an id */
+static uint32_t
+dir_hash(const char *id)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h;
+}
+
+/* dir_index - index of id or -1: by the hash index when it covers every
+ * node, else by a scan */
 static int
 dir_index(const struct directory *d, const char *id)
 {
+    if (d->ix != NULL && d->ixn == d->n) {
+        for (size_t s = dir_hash(id) & (d->ixcap - 1); d->ix[s]; s = (s + 1) & (d->ixcap - 1))
+            if (strcmp(d->nodes[d->ix[s] - 1].id, id) == 0)
+                return (int)d->ix[s] - 1;
+        return -1;
+    }
     for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->nodes[i].id, id) == 0)
             return (int)i;
     return -1;
+}
+
+/* dir_index_build - open addressing, at most half full */
+int
+dir_index_build(struct directory *d)
+{
+    size_t cap = 16;
+    uint32_t *ix;
+
+    while (cap < 2 * d->n)
+        cap *= 2;
+    if (d->n >= UINT32_MAX || (ix = calloc(cap, sizeof(*ix))) == NULL)
+        return RL_ENOMEM;
+    for (size_t i = 0; i < d->n; i++) {
+        size_t s = dir_hash(d->nodes[i].id) & (cap - 1);
+        while (ix[s] && strcmp(d->nodes[ix[s] - 1].id, d->nodes[i].id) != 0)
+            s = (s + 1) & (cap - 1);
+        if (!ix[s]) /* a repeated id keeps its first entry, as the scan did */
+            ix[s] = (uint32_t)(i + 1);
+    }
+    free(d->ix);
+    d->ix = ix;
+    d->ixcap = cap;
+    d->ixn = d->n;
+    return RL_OK;
 }
 
 /* dir_load - read, then check the tree */
@@ -311,6 +354,7 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
         memset(d, 0, sizeof(*d));
         return RL_ECONFIG;
     }
+    (void)dir_index_build(d); /* without it, lookups scan */
     return RL_OK;
 }
 
@@ -318,6 +362,7 @@ dir_load(const char *path, struct directory *d, char *err, size_t errlen)
 void
 dir_free(struct directory *d)
 {
+    free(d->ix);
     free(d->nodes);
     memset(d, 0, sizeof(*d));
 }
@@ -347,16 +392,23 @@ dir_in_subtree(const struct directory *d, const char *root, const char *id)
 const char *
 dir_next_hop(const struct directory *d, const char *self, const char *dest)
 {
+    int h = dir_next_hop_ix(d, self, dest);
+
+    return h < 0 ? NULL : d->nodes[h].id;
+}
+
+/* dir_next_hop_ix - the same, as an index */
+int
+dir_next_hop_ix(const struct directory *d, const char *self, const char *dest)
+{
     int s = dir_index(d, self), i = dir_index(d, dest);
 
     if (s < 0 || i < 0 || s == i)
-        return NULL;
+        return -1;
     for (int c = i; c >= 0; c = d->nodes[c].parent_ix)
         if (d->nodes[c].parent_ix == s)
-            return d->nodes[c].id;
-    if (d->nodes[s].parent_ix < 0)
-        return NULL;
-    return d->nodes[d->nodes[s].parent_ix].id;
+            return c;
+    return d->nodes[s].parent_ix;
 }
 
 /* dir_key_at - the key valid at a message's creation time */

@@ -89,7 +89,10 @@ int
 dirlog_copy(const struct directory *src, struct directory *dst)
 {
     *dst = *src;
-    dst->nodes = malloc((src->n ? src->n : 1) * sizeof(*dst->nodes));
+    dst->ix = NULL; /* the copy is changed: it scans until dir_index_build */
+    dst->ixcap = dst->ixn = 0;
+    dst->cap = src->n ? src->n : 1;
+    dst->nodes = malloc(dst->cap * sizeof(*dst->nodes));
     if (dst->nodes == NULL)
         return RL_ENOMEM;
     memcpy(dst->nodes, src->nodes, src->n * sizeof(*dst->nodes));
@@ -207,12 +210,18 @@ dirlog_apply(struct directory *d, const Relay__DirChange *c, char *err, size_t e
         }
         if ((why = check_entry(d, c->enrol, rule, sizeof(rule))) != NULL)
             break;
-        nn = realloc(d->nodes, (d->n + 1) * sizeof(*nn));
-        if (nn == NULL) {
-            snprintf(err, errlen, "out of memory");
-            return RL_ENOMEM;
+        if (d->n >= d->cap) { /* cap 0: not known (dir_load), grow */
+            /* doubling: one entry at a time moved the whole directory per
+             * enrolment, 7 GB of copies for 4,200 entries under ASan */
+            size_t cap = d->n < 8 ? 16 : 2 * d->n;
+            nn = realloc(d->nodes, cap * sizeof(*nn));
+            if (nn == NULL) {
+                snprintf(err, errlen, "out of memory");
+                return RL_ENOMEM;
+            }
+            d->nodes = nn;
+            d->cap = cap;
         }
-        d->nodes = nn;
         memset(&d->nodes[d->n], 0, sizeof(d->nodes[0]));
         entry_set(&d->nodes[d->n], c->enrol);
         d->n++;
@@ -312,6 +321,7 @@ dirlog_build(const ProtobufCBinaryData *v, size_t n, const uint8_t root_pk[32],
         dir_free(d);
         return RL_ECONFIG;
     }
+    (void)dir_index_build(d); /* without it, lookups scan */
     return RL_OK;
 }
 

@@ -7,6 +7,7 @@
 #include "plan.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -22,6 +23,15 @@ add_once(const char **list, size_t *n, size_t max, const char *id,
         if (strcmp(list[i], id) == 0)
             return;
     list[(*n)++] = id;
+}
+
+/* plan_free - the horizontal list */
+void
+plan_free(struct plan *pl)
+{
+    free(pl->horiz_to);
+    pl->horiz_to = NULL;
+    pl->nhoriz = 0;
 }
 
 /* plan_esc_name - short name of one escalation bit */
@@ -77,9 +87,9 @@ plan_report(const struct policy *p, const struct directory *d,
             struct plan *out, char *err, size_t errlen)
 {
     const struct dir_node *a = dir_find(d, author), *city, *o;
-    struct pol_harm h[64];
+    struct pol_harm h[PLAN_HARM_CHUNK];
     struct pol_facts f;
-    size_t nh = 0;
+    size_t nh;
 
     memset(out, 0, sizeof(*out));
     if (a == NULL) {
@@ -101,30 +111,41 @@ plan_report(const struct policy *p, const struct directory *d,
     add_once(out->report_to, &out->nreport_to, 3, out->national, author);
     add_once(out->report_to, &out->nreport_to, 3, out->city, author);
 
-    for (size_t i = 0; i < r->n_harms && nh < 64; i++) {
-        h[nh].kind = r->harms[i]->kind;
-        h[nh].cls = r->harms[i]->class_;
-        h[nh].severity = r->harms[i]->severity;
-        nh++;
+    /* R-LEVEL-1: the maximum over every harm, read a chunk at a time */
+    for (size_t i = 0; i < r->n_harms; i += nh) {
+        int lvl;
+        for (nh = 0; nh < PLAN_HARM_CHUNK && i + nh < r->n_harms; nh++) {
+            h[nh].kind = r->harms[i + nh]->kind;
+            h[nh].cls = r->harms[i + nh]->class_;
+            h[nh].severity = r->harms[i + nh]->severity;
+        }
+        if ((lvl = policy_advise_level(p, h, nh)) > out->advised)
+            out->advised = lvl;
     }
     out->claimed = (int)r->claimed_level;
-    out->advised = policy_advise_level(p, h, nh);
     out->below_advised = out->claimed < out->advised;
 
-    /* R-HORIZ: other affected agencies, and the sector's CI group */
+    /* R-HORIZ: other affected agencies, and the sector's CI group: room
+     * for every one of them (no cap, issue 9 item 2) */
+    if ((out->horiz_to = calloc(r->n_affected_agencies + 1, sizeof(*out->horiz_to))) == NULL) {
+        snprintf(err, errlen, "out of memory planning %zu affected agencies",
+                 r->n_affected_agencies);
+        return RL_ENOMEM;
+    }
     for (size_t i = 0; i < r->n_affected_agencies; i++) {
         const struct dir_node *x = dir_find(d, r->affected_agencies[i]);
         if (x == NULL) {
             snprintf(err, errlen, "affected_agencies[%zu]: '%s' is not in the directory",
                      i, r->affected_agencies[i]);
+            plan_free(out);
             return RL_EINVAL;
         }
-        add_once(out->horiz_to, &out->nhoriz, PLAN_MAX_HORIZ, x->id, author);
+        add_once(out->horiz_to, &out->nhoriz, r->n_affected_agencies + 1, x->id, author);
     }
     if (r->ci_sector != RELAY__SECTOR__SECTOR_NONE &&
         (o = dir_office(d, DIR_ROLE_CI_GROUP, (int)r->ci_sector)) != NULL) {
         out->ci_group = o->id;
-        add_once(out->horiz_to, &out->nhoriz, PLAN_MAX_HORIZ, o->id, author);
+        add_once(out->horiz_to, &out->nhoriz, r->n_affected_agencies + 1, o->id, author);
     }
 
     /* R-ESC-*, R-PDPA: what the national node sends (never for drills) */

@@ -19,7 +19,7 @@
 #include "policy.h"
 #include "relay.pb-c.h"
 
-#define PLAN_MAX_HORIZ 64
+#define PLAN_HARM_CHUNK 64 /* harms read per policy call; all are read */
 
 struct plan {
     int claimed, advised;     /* R-LEVEL-2 */
@@ -29,7 +29,7 @@ struct plan {
     const char *city;         /* R-COPY3: the city owed a copy, or NULL */
     const char *report_to[3]; /* target, national, city */
     size_t nreport_to;
-    const char *horiz_to[PLAN_MAX_HORIZ]; /* R-HORIZ: affected agencies, CI group */
+    const char **horiz_to;    /* R-HORIZ: affected agencies, CI group (heap) */
     size_t nhoriz;
     const char *ci_group;     /* R-HORIZ: the sector's CI group, or NULL */
     unsigned esc;             /* POL_ESC_* the national node will send */
@@ -39,12 +39,18 @@ struct plan {
 };
 
 /* plan_report - plan report r by author (a directory id). Pointers in *out
- * point into d and stay valid while d lives. Returns RL_OK, or RL_EINVAL with
- * the problem in err (author unknown or without a reporting target, an
- * affected agency that is not in the directory). */
+ * point into d and stay valid while d lives. Every affected agency and every
+ * harm counts: nothing is left out (issue 9 item 2). Returns RL_OK, and the
+ * caller releases *out with plan_free; or RL_EINVAL with the problem in err
+ * (author unknown or without a reporting target, an affected agency that is
+ * not in the directory) or RL_ENOMEM, with nothing allocated. */
 int plan_report(const struct policy *p, const struct directory *d,
                 const char *author, const Relay__IncidentReport *r, int drill,
                 struct plan *out, char *err, size_t errlen) RL_MUST_CHECK;
+
+/* plan_free - release what plan_report allocated (the horizontal list);
+ * safe on a zeroed or already released plan. */
+void plan_free(struct plan *pl);
 
 /* plan_esc_target - the node an escalation bit goes to, for an incident by
  * author whose reporting target is target; NULL when the directory has none. */

@@ -19,11 +19,13 @@
 #include "node.h"
 #include "plan.h"
 
+#define ROUTER_SCAN_TO 32 /* destinations up to which duplicates are found by a scan */
+
 /* router_next_hops - neighbours towards every destination */
 size_t
 router_next_hops(const struct directory *d, const char *self,
                  const Relay__Body *body, const char *from,
-                 const char *hops[ROUTER_MAX_HOPS], int *deliver)
+                 const char **hops, int *deliver)
 {
     size_t n = 0;
 
@@ -35,32 +37,43 @@ router_next_hops(const struct directory *d, const char *self,
             if (strcmp(d->nodes[i].id, self) == 0)
                 s = (int)i;
         *deliver = 1;
-        for (size_t i = 0; i < d->n && n < ROUTER_MAX_HOPS; i++)
+        for (size_t i = 0; i < d->n; i++)
             if (s >= 0 && d->nodes[i].parent_ix == s && !d->nodes[i].revoked_us &&
                 (from == NULL || strcmp(d->nodes[i].id, from) != 0))
                 hops[n++] = d->nodes[i].id;
         return n;
     }
+    /* each neighbour once: marked by its directory index when the list is
+     * long (an advisory to 4,000 children), else found by a short scan; a
+     * failed calloc only costs the scan */
+    uint8_t *seen = body->n_to > ROUTER_SCAN_TO ? calloc(d->n ? d->n : 1, 1) : NULL;
     for (size_t i = 0; i < body->n_to; i++) {
-        const char *dest = body->to[i], *h;
+        const char *dest = body->to[i];
         size_t j;
+        int h;
 
         if (strcmp(dest, self) == 0) {
             *deliver = 1;
             continue;
         }
-        h = dir_next_hop(d, self, dest);
-        if (h == NULL) {
+        h = dir_next_hop_ix(d, self, dest);
+        if (h < 0) {
             log_warn("route: no path from %s to %s", self, dest);
             continue;
         }
-        if (from != NULL && strcmp(h, from) == 0)
+        if (from != NULL && strcmp(d->nodes[h].id, from) == 0)
             continue;
-        for (j = 0; j < n && strcmp(hops[j], h) != 0; j++)
-            ;
-        if (j == n && n < ROUTER_MAX_HOPS)
-            hops[n++] = h;
+        if (seen) {
+            j = seen[h] ? 0 : n;
+            seen[h] = 1;
+        } else {
+            for (j = 0; j < n && hops[j] != d->nodes[h].id; j++)
+                ;
+        }
+        if (j == n && n < d->n)
+            hops[n++] = d->nodes[h].id;
     }
+    free(seen);
     return n;
 }
 
@@ -98,10 +111,20 @@ notice_kind_name(int k)
     }
 }
 
+/* router_emits_clear - every notice's destinations freed, none left */
+void
+router_emits_clear(struct router_emits *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i].to);
+    e->n = 0;
+}
+
 /* router_emits_free - release */
 void
 router_emits_free(struct router_emits *e)
 {
+    router_emits_clear(e);
     free(e->v);
     memset(e, 0, sizeof(*e));
 }
@@ -122,16 +145,26 @@ emit_new(struct router_emits *out)
     return &out->v[out->n++];
 }
 
-/* emit_to - add a destination once, never self */
-static void
+/* emit_to - add a destination once, never self; the list grows as needed
+ * (RL_ENOMEM when it cannot: the whole group fails, nothing is dropped) */
+static int
 emit_to(struct router_emit *e, const char *self, const char *id)
 {
-    if (id == NULL || id[0] == '\0' || strcmp(id, self) == 0 || e->nto >= ROUTER_EMIT_TO)
-        return;
+    if (id == NULL || id[0] == '\0' || strcmp(id, self) == 0)
+        return RL_OK;
     for (size_t i = 0; i < e->nto; i++)
         if (strcmp(e->to[i], id) == 0)
-            return;
+            return RL_OK;
+    if (e->nto == e->capto) {
+        size_t cap = e->capto ? 2 * e->capto : 4;
+        char (*to)[64] = realloc(e->to, cap * sizeof(*to));
+        if (to == NULL)
+            return RL_ENOMEM;
+        e->to = to;
+        e->capto = cap;
+    }
     snprintf(e->to[e->nto++], sizeof(e->to[0]), "%s", id);
+    return RL_OK;
 }
 
 /* event_add - append a history event to an unpacked or fresh record.
@@ -364,7 +397,8 @@ emit_horizontal(struct node *n, const Relay__Body *b, const struct plan *pl,
              pl->ci_group ? " (critical-infrastructure operation affected)" : "",
              b->report->title);
     for (size_t i = 0; i < pl->nhoriz; i++)
-        emit_to(e, n->self->id, pl->horiz_to[i]);
+        if (emit_to(e, n->self->id, pl->horiz_to[i]) != RL_OK)
+            return RL_ENOMEM;
     return RL_OK;
 }
 
@@ -407,7 +441,8 @@ national_escalate(struct node *n, Relay__IncidentRecord *r,
         e->level = (uint32_t)level;
         snprintf(e->rule, sizeof(e->rule), "%s", plan_esc_rule(bit));
         snprintf(e->target, sizeof(e->target), "%s", plan_esc_name(bit));
-        emit_to(e, n->self->id, to);
+        if (emit_to(e, n->self->id, to) != RL_OK)
+            return RL_ENOMEM;
         if (bit == POL_ESC_CISO) {
             const struct dir_node *sup = dir_find(node_dir(n), to);
             snprintf(e->text, sizeof(e->text),
@@ -565,7 +600,7 @@ router_apply_incident(struct store_txn *t, struct node *n, const struct env_msg 
     Relay__Event ev = RELAY__EVENT__INIT, ev2 = RELAY__EVENT__INIT;
     struct store_due old[POL_D_N];
     struct due_change ch;
-    struct plan pl;
+    struct plan pl = {0};
     char detail[512] = "", esc_note[256] = "";
     char *saved_author, *saved_target, *saved_city;
     char **saved_affected;
@@ -686,6 +721,7 @@ done:
     r->affected = saved_affected;
     r->n_affected = saved_naffected;
     r->drill_of = saved_drill_of;
+    plan_free(&pl); /* after the record that pointed at its list was stored */
     if (fresh)
         free(r->history);
     else
@@ -1015,9 +1051,12 @@ fire_one(struct store_txn *t, struct node *n, const struct store_due *k,
     clock_format_iso(k->due_us, due, sizeof(due));
     snprintf(e->text, sizeof(e->text), "%s%s: %s overdue since %s (level %d incident of %s)",
              r->drill ? "[DRILL] " : "", e->rule, e->deadline, due, plan_level(r), r->author);
-    emit_to(e, n->self->id, r->author);
-    emit_to(e, n->self->id, r->target);
-    emit_to(e, n->self->id, dir_national(node_dir(n)));
+    if (emit_to(e, n->self->id, r->author) != RL_OK ||
+        emit_to(e, n->self->id, r->target) != RL_OK ||
+        emit_to(e, n->self->id, dir_national(node_dir(n))) != RL_OK) {
+        rc = RL_ENOMEM;
+        goto out;
+    }
     log_warn("%s", e->text);
     rc = record_store(t, n, r, old, nold, &ch);
     (*acted)++;

@@ -27,16 +27,15 @@
 #include "envelope.h"
 #include "store.h"
 
-#define ROUTER_MAX_HOPS 64
-#define ROUTER_EMIT_TO 64
-
 struct node;
 
-/* A notice the policy wants this node to send. */
+/* A notice the policy wants this node to send. Its destinations are a heap
+ * list with room for as many as it names (no cap, issue 9 item 2), freed by
+ * router_emits_clear or router_emits_free. */
 struct router_emit {
     int drill;
-    size_t nto;
-    char to[ROUTER_EMIT_TO][64];
+    size_t nto, capto;
+    char (*to)[64];
     int kind;             /* Relay__NoticeKind */
     uint8_t incident[16];
     char text[512];
@@ -54,10 +53,13 @@ struct router_emits {
 
 /* router_next_hops - distinct neighbours to queue body for; from is the
  * neighbour it arrived from (NULL if authored here). *deliver is set when
- * self is among the destinations. Returns the number of hops written. */
+ * self is among the destinations. hops has room for d->n entries: no node
+ * has more neighbours than the directory has nodes, so every neighbour
+ * towards a destination is written, however many (issue 9 item 2). The
+ * entries point into d. Returns the number of hops written. */
 size_t router_next_hops(const struct directory *d, const char *self,
                         const Relay__Body *body, const char *from,
-                        const char *hops[ROUTER_MAX_HOPS], int *deliver);
+                        const char **hops, int *deliver);
 
 /* router_apply - update incidents, advisories, drills and due times for a
  * message just stored; appends what the policy calls for to out. */
@@ -93,6 +95,8 @@ int router_fire(struct store_txn *t, struct node *n, int64_t now, int linkdown,
  * not advisories). */
 int router_wants_receipt(const Relay__Body *body);
 
+/* router_emits_clear - forget every notice (n = 0), keeping the array */
+void router_emits_clear(struct router_emits *e);
 /* router_emits_free - release the list */
 void router_emits_free(struct router_emits *e);
 

@@ -39,6 +39,8 @@ struct writer {
     struct env_msg *local; /* receipts and notices created in this group */
     size_t nlocal, caplocal;
     struct router_emits emits; /* notices the policy asked for, not yet made */
+    const char **hops;         /* router_next_hops: room for the directory's nodes */
+    size_t caphops;
     struct directory *dirwork; /* the directory with this group's changes */
     int dir_changed;
     struct work_item *poison;  /* an item that met a damaged record (RL_ECORRUPT) */
@@ -88,7 +90,7 @@ group_reset(struct writer *w)
     for (size_t i = 0; i < w->nlocal; i++)
         env_msg_free(&w->local[i]);
     w->nlocal = 0;
-    w->emits.n = 0;
+    router_emits_clear(&w->emits);
     if (w->dirwork) {
         dir_free(w->dirwork);
         free(w->dirwork);
@@ -161,6 +163,22 @@ dir_change_apply(struct writer *w, struct store_txn *t, const Relay__Body *b)
     return rc;
 }
 
+/* hops_room - w->hops holds at least n entries (one per directory node:
+ * the most neighbours a message can have), so no hop is ever left out */
+static int
+hops_room(struct writer *w, size_t n)
+{
+    const char **h;
+
+    if (n <= w->caphops)
+        return RL_OK;
+    if ((h = realloc(w->hops, n * sizeof(*h))) == NULL)
+        return RL_ENOMEM;
+    w->hops = h;
+    w->caphops = n;
+    return RL_OK;
+}
+
 /* apply_message - store one verified envelope, route and deliver it */
 static int
 apply_message(struct writer *w, struct store_txn *t, const char *peer,
@@ -168,7 +186,6 @@ apply_message(struct writer *w, struct store_txn *t, const char *peer,
 {
     struct node *n = w->node;
     const Relay__Body *b = m->body;
-    const char *hops[ROUTER_MAX_HOPS];
     uint8_t *buf;
     size_t len, nh;
     int deliver, rc;
@@ -193,7 +210,9 @@ apply_message(struct writer *w, struct store_txn *t, const char *peer,
                      env_kind_name(b->kind_case));
     if (rc != RL_OK)
         return rc;
-    nh = router_next_hops(node_dir(n), n->self->id, b, peer, hops, &deliver);
+    if ((rc = hops_room(w, node_dir(n)->n)) != RL_OK)
+        return rc;
+    nh = router_next_hops(node_dir(n), n->self->id, b, peer, w->hops, &deliver);
     if (b->kind_case == RELAY__BODY__KIND_DIRECTORY &&
         (rc = dir_change_apply(w, t, b)) != RL_OK)
         return rc;
@@ -205,7 +224,7 @@ apply_message(struct writer *w, struct store_txn *t, const char *peer,
         if ((rc = router_priority(t, n, b, &prio)) != RL_OK)
             return rc;
         for (size_t i = 0; i < nh; i++) {
-            rc = store_outbox_add(t, hops[i], prio, b->id.data);
+            rc = store_outbox_add(t, w->hops[i], prio, b->id.data);
             if (rc != RL_OK)
                 return rc;
         }
@@ -301,11 +320,13 @@ emits_drain(struct writer *w, struct store_txn *t)
         struct router_emit e = w->emits.v[i]; /* v may move as it grows */
         Relay__Body b = RELAY__BODY__INIT;
         Relay__Notice no = RELAY__NOTICE__INIT;
-        char *to[ROUTER_EMIT_TO];
+        char **to;
         int rc;
 
         if (e.nto == 0)
             continue;
+        if ((to = malloc(e.nto * sizeof(*to))) == NULL)
+            return RL_ENOMEM;
         for (size_t j = 0; j < e.nto; j++)
             to[j] = e.to[j];
         b.to = to;
@@ -322,10 +343,12 @@ emits_drain(struct writer *w, struct store_txn *t)
         no.rule = e.rule;
         no.target = e.target;
         no.level = e.level;
-        if ((rc = local_message(w, t, &b)) != RL_OK)
+        rc = local_message(w, t, &b);
+        free(to);
+        if (rc != RL_OK)
             return rc;
     }
-    w->emits.n = 0;
+    router_emits_clear(&w->emits);
     return RL_OK;
 }
 
@@ -644,6 +667,7 @@ group_run(struct writer *w, struct work *list)
         /* the commit made the new directory true: now it is in force */
         log_info("directory: now at change %llu, %zu nodes",
                  (unsigned long long)w->dirwork->seq, w->dirwork->n);
+        (void)dir_index_build(w->dirwork); /* without it, lookups scan */
         node_dir_publish(w->node, w->dirwork);
         w->dirwork = NULL;
         w->dir_changed = 0;
@@ -722,6 +746,7 @@ writer_stop(struct node *n)
     free(w->rcpt);
     free(w->local);
     router_emits_free(&w->emits);
+    free(w->hops);
     free(w);
     n->writer = NULL;
 }

@@ -180,6 +180,7 @@ class FedTest(unittest.TestCase):
         self.fed = Federation(self.tmp)
         try:
             self.fed.init(self.TOPOLOGY, self.SETTINGS)
+            self.prepare()
             self.fed.start()
             self.fed.wait_links()
         except BaseException:
@@ -197,6 +198,10 @@ class FedTest(unittest.TestCase):
                 print("kept " + self.tmp)
             else:
                 shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def prepare(self):
+        """prepare - between laying out the federation and starting it: a
+        test class may change one node's config or the directory here"""
 
     # ----------------------------------------------------------- helpers
     def report(self, nid, **kw):

@@ -251,6 +251,49 @@ test_in_subtree(void **state)
     dir_free(&d);
 }
 
+/* test_index_matches_scan - lookups through the id index (dir_load builds
+ * it) agree with a scan (a copy has none); a node appended after the index
+ * was built is found (the stale index is not used), and found again through
+ * a rebuilt one (issue 9 item 2: a directory of 4,000 children) */
+static void
+test_index_matches_scan(void **state)
+{
+    struct directory d, s;
+    struct dir_node *nn;
+
+    load_tree(*state, &d);
+    assert_non_null(d.ix);
+    assert_int_equal(dirlog_copy(&d, &s), RL_OK);
+    assert_null(s.ix);
+    for (int f = 0; f < NNODES; f++) {
+        assert_ptr_equal(dir_find(&d, ids[f]), &d.nodes[f]);
+        assert_ptr_equal(dir_find(&s, ids[f]), &s.nodes[f]);
+        for (int to = 0; to < NNODES; to++)
+            assert_int_equal(dir_next_hop_ix(&d, ids[f], ids[to]),
+                             dir_next_hop_ix(&s, ids[f], ids[to]));
+    }
+    assert_null(dir_find(&d, "ag-a4"));
+    /* an enrolment appends: d's index no longer covers every node */
+    nn = realloc(d.nodes, (d.n + 1) * sizeof(*nn));
+    assert_non_null(nn);
+    d.nodes = nn;
+    memset(&d.nodes[d.n], 0, sizeof(d.nodes[0]));
+    strcpy(d.nodes[d.n].id, "ag-a4");
+    d.nodes[d.n].parent_ix = M;
+    d.n++;
+    assert_ptr_equal(dir_find(&d, "ag-a4"), &d.nodes[NNODES]);
+    assert_int_equal(dir_next_hop_ix(&d, "nat", "ag-a4"), M);
+    assert_int_equal(dir_index_build(&d), RL_OK);
+    assert_ptr_equal(dir_find(&d, "ag-a4"), &d.nodes[NNODES]);
+    assert_int_equal(dir_next_hop_ix(&d, "min-m", "ag-a4"), NNODES);
+    for (int f = 0; f < NNODES; f++)
+        assert_ptr_equal(dir_find(&d, ids[f]), &d.nodes[f]);
+    assert_null(dir_find(&d, "nobody"));
+    dir_free(&s);
+    dir_free(&d);
+    assert_null(d.ix);
+}
+
 /* test_missing_file - cannot open names the path; nothing allocated */
 static void
 test_missing_file(void **state)
@@ -366,6 +409,7 @@ main(void)
         UNIT_TMP_TEST(test_load_tree),
         UNIT_TMP_TEST(test_next_hop),
         UNIT_TMP_TEST(test_in_subtree),
+        UNIT_TMP_TEST(test_index_matches_scan),
         UNIT_TMP_TEST(test_missing_file),
         UNIT_TMP_TEST(test_enrol_rules),
     };

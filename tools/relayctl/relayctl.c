@@ -1502,6 +1502,7 @@ req_advise(struct args *a)
         } else {
             advise_print(&p, &pl, b.drill);
         }
+        plan_free(&pl);
         a->rc = 0;
     }
     form_body_clear(&b);
