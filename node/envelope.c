@@ -94,6 +94,90 @@ env_peek_id(const uint8_t *buf, size_t len, uint8_t id[ENV_ID_LEN])
     return rc;
 }
 
+/* pb_varint - a protobuf varint at *p (advanced); 0, or -1 when malformed */
+static int
+pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = *(*p)++;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+/* pb_next - the next top-level field at *p: its number, and for a
+ * length-delimited field its bytes (*val, *vlen); 1 a field, 0 the end,
+ * -1 malformed. Nothing is allocated. */
+static int
+pb_next(const uint8_t **p, const uint8_t *end, uint32_t *num, const uint8_t **val,
+        size_t *vlen)
+{
+    uint64_t key, v;
+
+    if (*p >= end)
+        return 0;
+    if (pb_varint(p, end, &key) != 0 || key >> 3 == 0 || key >> 3 > UINT32_MAX)
+        return -1;
+    *num = (uint32_t)(key >> 3);
+    *val = NULL;
+    *vlen = 0;
+    switch (key & 7) {
+    case 0:
+        return pb_varint(p, end, &v) == 0 ? 1 : -1;
+    case 1:
+        if (end - *p < 8)
+            return -1;
+        *p += 8;
+        return 1;
+    case 5:
+        if (end - *p < 4)
+            return -1;
+        *p += 4;
+        return 1;
+    case 2:
+        if (pb_varint(p, end, &v) != 0 || v > (uint64_t)(end - *p))
+            return -1;
+        *val = *p;
+        *vlen = (size_t)v;
+        *p += v;
+        return 1;
+    default:
+        return -1;
+    }
+}
+
+/* env_peek - author and kind of an envelope without decoding it */
+int
+env_peek(const uint8_t *buf, size_t len, char *author, size_t alen, int *kind)
+{
+    const uint8_t *p = buf, *end = buf + len, *val, *body = NULL;
+    size_t vlen, blen = 0;
+    uint32_t num;
+    int r;
+
+    author[0] = '\0';
+    *kind = 0;
+    while ((r = pb_next(&p, end, &num, &val, &vlen)) == 1)
+        if (num == 1 && val) {
+            body = val;
+            blen = vlen;
+        }
+    if (r < 0 || body == NULL)
+        return RL_EINVAL;
+    p = body;
+    end = body + blen;
+    while ((r = pb_next(&p, end, &num, &val, &vlen)) == 1) {
+        if (num == 2 && val)
+            snprintf(author, alen, "%.*s", (int)vlen, (const char *)val);
+        else if (num >= 10 && num <= 19)
+            *kind = (int)num;
+    }
+    return r < 0 ? RL_EINVAL : RL_OK;
+}
+
 /* env_open - strict decode */
 int
 env_open(const uint8_t *buf, size_t len, size_t max, struct env_msg *m,

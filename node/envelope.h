@@ -56,6 +56,12 @@ int env_seal_open(const Relay__Body *body, const struct keypair *kp, size_t max,
  * with id filled, or RL_EINVAL.
  */
 int env_peek_id(const uint8_t *buf, size_t len, uint8_t id[ENV_ID_LEN]) RL_MUST_CHECK;
+/* env_peek - the author (into author, alen bytes, truncated) and the kind
+ * (the Body's oneof field number, e.g. RELAY__BODY__KIND_ADVISORY; 0 none)
+ * of an encoded envelope, read without decoding it: no allocation, and a
+ * Body.to of thousands of ids costs a skip. Not verified; RL_EINVAL when
+ * malformed. */
+int env_peek(const uint8_t *buf, size_t len, char *author, size_t alen, int *kind);
 
 /*
  * env_open - decode an encoded Envelope of len bytes, refusing anything
