@@ -53,6 +53,7 @@ struct config {
     int64_t link_timeout_ms;    /* a reply not received by then is a failure */
     int64_t poll_hold_ms;       /* how long a parent holds an empty poll */
     int64_t link_workers;       /* parent-side request threads */
+    int64_t link_pipeline;      /* 1: send the next batch before the last one's deletion commits */
     int64_t control_workers;    /* control-socket request threads */
     int64_t debug;              /* 1: debug log lines */
     int64_t max_age_s;          /* messages created longer ago are refused (replay) */

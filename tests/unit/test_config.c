@@ -156,6 +156,7 @@ test_valid_defaults(void **state)
     assert_int_equal(cfg.link_timeout_ms, 10000);
     assert_int_equal(cfg.poll_hold_ms, 30000);
     assert_int_equal(cfg.link_workers, 32);
+    assert_int_equal(cfg.link_pipeline, 0);
     assert_int_equal(cfg.control_workers, 16);
     assert_int_equal(cfg.debug, 0);
 }
