@@ -6,8 +6,8 @@
  * one, checks it (known node, our child), sends its acknowledgements and
  * its verified pushes to the writer, and only after those commits tells the
  * child what is stored. A poll with nothing to deliver is parked: its slot
- * sleeps on its own aio for the hold time (the child's hold_ms, at most
- * poll_hold_ms) and holds no thread. A commit that queues something for a
+ * waits in a deadline heap for the hold time (the child's hold_ms, at most
+ * poll_hold_ms) and holds no thread; one timer thread ends the holds. A commit that queues something for a
  * child wakes that child's parked poll alone (store_on_queue -> down_wake);
  * the others sleep on. Slots are made as they are needed, so that DOWN_SPARE
  * of them always wait for the next request however many polls are parked:
@@ -66,8 +66,9 @@
 /*
  * A slot is one rep context and its aio; it carries one request at a time
  * through RECV (waiting for a request) -> NEW (queued for a worker) ->
- * PARKED (a poll with nothing to deliver: an nng sleep on the slot's aio,
- * ended early by down_wake) -> DUE (queued: read the outbox and answer) ->
+ * PARKED (a poll with nothing to deliver: in the deadline heap, taken out
+ * by the timer thread or early by down_wake) -> DUE (queued: read the
+ * outbox and answer) ->
  * SEND -> RECV. Only the aio callback and the workers move a slot, and only
  * one of them holds it at a time; the parked table is under D.mu.
  */
@@ -82,6 +83,8 @@ struct down_slot {
     nng_pipe pipe;           /* the pipe of the request in hand */
     struct link_seal_ctx sc; /* PARKED, DUE: the key to seal the answer */
     size_t ix;               /* PARKED, DUE: the child's directory index */
+    int64_t due_ms;          /* PARKED: when its hold ends (monotonic) */
+    size_t heap_ix;          /* PARKED: its place in D.heap */
     struct down_slot *next;  /* in the work queue */
 };
 
@@ -96,6 +99,15 @@ static struct {
     atomic_int stopping;
     pthread_t *thr;
     int nthr;
+    /* parked polls by the end of their hold: a binary min-heap, served by
+     * one timer thread. Not nng_sleep_aio: nng 1.5.2 (and later) rescans
+     * every pending timed aio each time its expire thread wakes, which at
+     * 4,000 parked polls took 58% of an idle parent's CPU. */
+    struct down_slot **heap;
+    size_t n_heap, cap_heap;
+    pthread_cond_t tcv;
+    pthread_t timer;
+    int timer_on;
     /* per directory index (n_child_seen entries), under mu */
     struct down_slot **parked;     /* the child's parked poll, or NULL */
     uint64_t *gen;                 /* bumped when something is queued for it */
@@ -111,7 +123,8 @@ static struct {
     unsigned full_refused;
     nng_socket sock;
     int open;
-} D = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} D = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+       .tcv = PTHREAD_COND_INITIALIZER};
 
 /* down_resolve_acks - the child's acks and refusals of its last downward
  * batch, matched against the head of its outbox: what it refused is held
@@ -486,14 +499,6 @@ slot_cb(void *arg)
             work_push(s);
         }
         break;
-    case SLOT_PARKED:
-        pthread_mutex_lock(&D.mu);
-        if (D.parked[s->ix] == s)
-            D.parked[s->ix] = NULL;
-        s->state = SLOT_DUE;
-        pthread_mutex_unlock(&D.mu);
-        work_push(s);
-        break;
     case SLOT_SEND:
         if (rv != 0)
             nng_msg_free(nng_aio_get_msg(s->aio));
@@ -505,6 +510,116 @@ slot_cb(void *arg)
     default:
         break;
     }
+}
+
+/* heap_swap, heap_up, heap_down - keep D.heap ordered by due_ms (under D.mu) */
+static void
+heap_swap(size_t a, size_t b)
+{
+    struct down_slot *t = D.heap[a];
+
+    D.heap[a] = D.heap[b];
+    D.heap[b] = t;
+    D.heap[a]->heap_ix = a;
+    D.heap[b]->heap_ix = b;
+}
+
+static void
+heap_up(size_t i)
+{
+    while (i > 0 && D.heap[(i - 1) / 2]->due_ms > D.heap[i]->due_ms) {
+        heap_swap(i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void
+heap_down(size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < D.n_heap && D.heap[l]->due_ms < D.heap[m]->due_ms)
+            m = l;
+        if (r < D.n_heap && D.heap[r]->due_ms < D.heap[m]->due_ms)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(i, m);
+        i = m;
+    }
+}
+
+/* park_locked - park s (a poll of child ix) until due_ms; 0, or -1 when
+ * the heap cannot grow (the poll is answered now). Under D.mu. */
+static int
+park_locked(struct down_slot *s)
+{
+    if (D.n_heap == D.cap_heap) {
+        size_t cap = D.cap_heap ? 2 * D.cap_heap : 256;
+        struct down_slot **h = realloc(D.heap, cap * sizeof(*h));
+        if (h == NULL)
+            return -1;
+        D.heap = h;
+        D.cap_heap = cap;
+    }
+    s->state = SLOT_PARKED;
+    s->heap_ix = D.n_heap;
+    D.heap[D.n_heap++] = s;
+    heap_up(s->heap_ix);
+    D.parked[s->ix] = s;
+    if (s->heap_ix == 0)
+        pthread_cond_signal(&D.tcv); /* a new earliest end */
+    return 0;
+}
+
+/* unpark_locked - s leaves the heap and is queued as due (under D.mu) */
+static void
+unpark_locked(struct down_slot *s)
+{
+    size_t i = s->heap_ix;
+
+    if (D.parked[s->ix] == s)
+        D.parked[s->ix] = NULL;
+    if (--D.n_heap > i) {
+        heap_swap(i, D.n_heap);
+        heap_down(i);
+        heap_up(i);
+    }
+    s->state = SLOT_DUE;
+    s->next = NULL;
+    if (D.tail)
+        D.tail->next = s;
+    else
+        D.head = s;
+    D.tail = s;
+    pthread_cond_signal(&D.cv);
+}
+
+/* down_timer - end the holds that are due */
+static void *
+down_timer(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&D.mu);
+    while (!atomic_load(&D.stopping)) {
+        int64_t now = clock_mono_ms(), wait;
+        struct timespec ts;
+        if (D.n_heap > 0 && D.heap[0]->due_ms <= now) {
+            unpark_locked(D.heap[0]);
+            continue;
+        }
+        wait = D.n_heap > 0 ? D.heap[0]->due_ms - now : 1000;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&D.tcv, &D.mu, &ts);
+    }
+    pthread_mutex_unlock(&D.mu);
+    return NULL;
 }
 
 /* slot_send - send frame (a copy) as the answer on s; nothing to send, or
@@ -638,11 +753,13 @@ down_poll(struct node *n, struct down_slot *s, size_t ix, int64_t hold_ms,
         /* a child has one poll outstanding: an older one parked here is
          * one it gave up on (its pipe broke); answer that one now */
         if ((old = D.parked[ix]) != NULL)
-            nng_aio_cancel(old->aio);
-        D.parked[ix] = s;
+            unpark_locked(old);
         s->ix = ix;
-        s->state = SLOT_PARKED;
-        nng_sleep_aio((nng_duration)hold_ms, s->aio);
+        s->due_ms = clock_mono_ms() + hold_ms;
+        if (park_locked(s) != 0) {
+            pthread_mutex_unlock(&D.mu);
+            return 0;
+        }
         pthread_mutex_unlock(&D.mu);
         return 1;
     }
@@ -776,10 +893,8 @@ down_wake(void *arg, const char *peer)
     pthread_mutex_lock(&D.mu);
     if (D.map && (ix = map_get(peer)) >= 0) {
         D.gen[ix]++;
-        if ((s = D.parked[ix]) != NULL) {
-            D.parked[ix] = NULL;
-            nng_aio_cancel(s->aio); /* its callback queues it as due */
-        }
+        if ((s = D.parked[ix]) != NULL)
+            unpark_locked(s); /* answered now */
     }
     pthread_mutex_unlock(&D.mu);
 }
@@ -836,10 +951,8 @@ down_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
         if (D.pipe_of[ix] != id)
             continue;
         D.pipe_of[ix] = 0;
-        if (D.parked[ix] != NULL) {
-            nng_aio_cancel(D.parked[ix]->aio);
-            D.parked[ix] = NULL;
-        }
+        if (D.parked[ix] != NULL)
+            unpark_locked(D.parked[ix]);
     }
     pthread_mutex_unlock(&D.mu);
 }
@@ -940,6 +1053,9 @@ link_down_start(struct node *n)
         log_warn("downstream: cannot listen on %s: %s", n->cfg.listen, nng_strerror(rc));
         return RL_ELINK;
     }
+    if (pthread_create(&D.timer, NULL, down_timer, n) != 0)
+        log_fatal("downstream: cannot start the hold timer");
+    D.timer_on = 1;
     D.nthr = (int)n->cfg.link_workers;
     if ((D.thr = calloc((size_t)D.nthr, sizeof(*D.thr))) == NULL)
         return RL_ENOMEM;
@@ -964,13 +1080,14 @@ link_down_stop(struct node *n)
     atomic_store(&D.stopping, 1);
     store_on_queue(n->store, NULL, NULL);
     pthread_mutex_lock(&D.mu);
-    for (size_t ix = 0; ix < n->n_child_seen; ix++)
-        if (D.parked[ix] != NULL) {
-            nng_aio_cancel(D.parked[ix]->aio);
-            D.parked[ix] = NULL;
-        }
+    while (D.n_heap > 0) /* answered (the sends fail: the socket closes) */
+        unpark_locked(D.heap[0]);
     pthread_cond_broadcast(&D.cv);
+    pthread_cond_broadcast(&D.tcv);
     pthread_mutex_unlock(&D.mu);
+    if (D.timer_on)
+        pthread_join(D.timer, NULL);
+    D.timer_on = 0;
     closed = node_close_socket(n, D.sock, "downstream", 2000) == 0;
     for (int i = 0; i < D.nthr && D.thr; i++)
         pthread_join(D.thr[i], NULL);
@@ -994,6 +1111,9 @@ link_down_stop(struct node *n)
     D.all = NULL;
     D.n_all = D.cap_all = 0;
     D.head = D.tail = NULL;
+    free(D.heap);
+    D.heap = NULL;
+    D.n_heap = D.cap_heap = 0;
     free(D.parked);
     free(D.gen);
     free(D.pipe_of);
