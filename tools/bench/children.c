@@ -540,6 +540,7 @@ sim_report(struct sim_child *c, long seq)
     b.n_to = pl.nreport_to;
     rc = env_seal(&b, c->kp, &c->env, &c->envlen);
     form_body_clear(&b);
+    plan_free(&pl);
     return rc == RL_OK ? 0 : fail("%s: cannot sign a report", c->id);
 }
 
