@@ -461,11 +461,10 @@ down_spare(struct node *n)
     }
 }
 
-/* work_push - queue s for a worker */
+/* work_push_locked - queue s for a worker (under D.mu) */
 static void
-work_push(struct down_slot *s)
+work_push_locked(struct down_slot *s)
 {
-    pthread_mutex_lock(&D.mu);
     s->next = NULL;
     if (D.tail)
         D.tail->next = s;
@@ -473,6 +472,14 @@ work_push(struct down_slot *s)
         D.head = s;
     D.tail = s;
     pthread_cond_signal(&D.cv);
+}
+
+/* work_push - queue s for a worker */
+static void
+work_push(struct down_slot *s)
+{
+    pthread_mutex_lock(&D.mu);
+    work_push_locked(s);
     pthread_mutex_unlock(&D.mu);
 }
 
@@ -586,13 +593,7 @@ unpark_locked(struct down_slot *s)
         heap_up(i);
     }
     s->state = SLOT_DUE;
-    s->next = NULL;
-    if (D.tail)
-        D.tail->next = s;
-    else
-        D.head = s;
-    D.tail = s;
-    pthread_cond_signal(&D.cv);
+    work_push_locked(s);
 }
 
 /* down_timer - end the holds that are due */
