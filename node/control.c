@@ -1335,10 +1335,14 @@ ctl_status(struct node *n)
                                                link_up_connected(n, now_ms)));
     for (size_t i = 0; i < node_dir(n)->n; i++) {
         const struct dir_node *d = &node_dir(n)->nodes[i];
+        int parked;
+        json_t *l;
         if (d->parent_ix < 0 || strcmp(node_dir(n)->nodes[d->parent_ix].id, n->self->id) != 0)
             continue;
-        json_array_append_new(links, link_json(n, &t, d->id, 0,
-                                               link_down_connected(n, i, now_ms)));
+        l = link_json(n, &t, d->id, 0, link_down_connected(n, i, now_ms, &parked));
+        if (l) /* a poll of the child waits here for something to deliver */
+            json_object_set_new(l, "poll_parked", json_boolean(parked));
+        json_array_append_new(links, l);
     }
     store_abort(&t);
     json_object_set_new(rep, "links", links);

@@ -53,8 +53,9 @@ int link_down_start(struct node *n) RL_MUST_CHECK;
 void link_down_stop(struct node *n);
 /* link_down_connected - whether child (its directory index) is connected:
  * its connection is open, and a poll of its is parked here or it was
- * answered within link_timeout_ms. */
-int link_down_connected(struct node *n, size_t ix, int64_t now_ms);
+ * answered within link_timeout_ms. *parked (if not NULL): a poll of the
+ * child is parked here now. */
+int link_down_connected(struct node *n, size_t ix, int64_t now_ms, int *parked);
 
 /* link_verify - decode and verify env bytes received from peer into it;
  * refusals are recorded in it (refused, why), never dropped silently. If

@@ -8,7 +8,8 @@
  * child what is stored. A poll with nothing to deliver is parked: its slot
  * waits in a deadline heap for the hold time (the child's hold_ms, at most
  * poll_hold_ms) and holds no thread; one timer thread ends the holds. A commit that queues something for a
- * child wakes that child's parked poll alone (store_on_queue -> down_wake);
+ * child wakes that child's parked poll alone (store_on_queue -> down_wake,
+ * which finds the child by the directory's id index);
  * the others sleep on. Slots are made as they are needed, so that DOWN_SPARE
  * of them always wait for the next request however many polls are parked:
  * a push is taken at once. Each child has at most one poll parked (a newer
@@ -113,9 +114,6 @@ static struct {
     uint64_t *gen;                 /* bumped when something is queued for it */
     uint32_t *pipe_of;             /* pipe of its last request; 0: none open */
     uint64_t *head_seq;            /* seq of the audit head kept (child_heads) */
-    /* child id -> directory index, for down_wake (open addressing) */
-    struct { char id[64]; long ix; } *map;
-    size_t map_cap;
     /* connections: admitted at most max_pipes (the open-file limit) */
     atomic_int pipes;
     int max_pipes;
@@ -356,46 +354,6 @@ down_handle(struct node *n, const Relay__LinkRequest *req,
     *ixp = (long)ix;
 }
 
-
-/* ------------------------------------------------------------- child map */
-
-/* map_hash - FNV-1a of a node id */
-static size_t
-map_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-    return (size_t)h;
-}
-
-/* map_get - the directory index of child id, or -1; under D.mu */
-static long
-map_get(const char *id)
-{
-    for (size_t i = map_hash(id) & (D.map_cap - 1), k = 0; k < D.map_cap;
-         i = (i + 1) & (D.map_cap - 1), k++) {
-        if (D.map[i].id[0] == '\0')
-            return -1;
-        if (strcmp(D.map[i].id, id) == 0)
-            return D.map[i].ix;
-    }
-    return -1;
-}
-
-/* map_put - remember child id at ix (at most n_child_seen ids, in a table
- * twice that size: never full); under D.mu */
-static void
-map_put(const char *id, long ix)
-{
-    size_t i = map_hash(id) & (D.map_cap - 1);
-
-    while (D.map[i].id[0] != '\0' && strcmp(D.map[i].id, id) != 0)
-        i = (i + 1) & (D.map_cap - 1);
-    snprintf(D.map[i].id, sizeof(D.map[i].id), "%s", id);
-    D.map[i].ix = ix;
-}
 
 /* ----------------------------------------------------------------- slots */
 
@@ -813,8 +771,6 @@ down_request(struct node *n, struct down_slot *s, struct outbox_item *items)
     }
     if (ix >= 0) {
         pthread_mutex_lock(&D.mu);
-        if (map_get(req->from) < 0)
-            map_put(req->from, ix);
         D.pipe_of[ix] = (uint32_t)nng_pipe_id(s->pipe);
         pthread_mutex_unlock(&D.mu);
     }
@@ -887,12 +843,16 @@ down_worker(void *arg)
 static void
 down_wake(void *arg, const char *peer)
 {
+    struct node *n = arg;
+    const struct directory *d = node_dir(n); /* its id index: no scan */
+    const struct dir_node *c = dir_find(d, peer);
     struct down_slot *s;
-    long ix;
+    size_t ix;
 
-    (void)arg;
+    if (c == NULL || (ix = (size_t)(c - d->nodes)) >= n->n_child_seen)
+        return; /* enrolled by this very commit: nothing of it is parked */
     pthread_mutex_lock(&D.mu);
-    if (D.map && (ix = map_get(peer)) >= 0) {
+    if (D.parked != NULL) {
         D.gen[ix]++;
         if ((s = D.parked[ix]) != NULL)
             unpark_locked(s); /* answered now */
@@ -989,17 +949,21 @@ down_fd_limit(void)
  * and it has a poll parked here or was answered within link_timeout_ms:
  * the same test its own status applies (link_up.c) */
 int
-link_down_connected(struct node *n, size_t ix, int64_t now_ms)
+link_down_connected(struct node *n, size_t ix, int64_t now_ms, int *parked)
 {
     int64_t seen;
     int up;
 
+    if (parked)
+        *parked = 0;
     if (!D.open || ix >= n->n_child_seen)
         return 0;
     seen = atomic_load(&n->child_seen_ms[ix]);
     pthread_mutex_lock(&D.mu);
     up = D.pipe_of[ix] != 0 &&
          (D.parked[ix] != NULL || (seen > 0 && now_ms - seen < n->cfg.link_timeout_ms));
+    if (parked)
+        *parked = D.parked[ix] != NULL;
     pthread_mutex_unlock(&D.mu);
     return up;
 }
@@ -1019,11 +983,8 @@ link_down_start(struct node *n)
     D.gen = calloc(n->n_child_seen, sizeof(*D.gen));
     D.pipe_of = calloc(n->n_child_seen, sizeof(*D.pipe_of));
     D.head_seq = calloc(n->n_child_seen, sizeof(*D.head_seq));
-    for (D.map_cap = 64; D.map_cap < 2 * n->n_child_seen; D.map_cap *= 2)
-        ;
-    D.map = calloc(D.map_cap, sizeof(*D.map));
     if (n->child_seen_ms == NULL || n->child_heads == NULL || D.parked == NULL ||
-        D.gen == NULL || D.pipe_of == NULL || D.head_seq == NULL || D.map == NULL)
+        D.gen == NULL || D.pipe_of == NULL || D.head_seq == NULL)
         return RL_ENOMEM;
     D.max_pipes = down_fd_limit();
     /* every child holds at most a poll and a push; the rest take turns */
@@ -1119,11 +1080,9 @@ link_down_stop(struct node *n)
     free(D.gen);
     free(D.pipe_of);
     free(D.head_seq);
-    free(D.map);
     D.parked = NULL;
     D.gen = NULL;
     D.pipe_of = NULL;
     D.head_seq = NULL;
-    D.map = NULL;
     D.open = 0;
 }

@@ -38,10 +38,13 @@ class Children(relaytest.FedTest):
         return [l["connected"] for l in st["links"] if l["direction"] == "up"][0]
 
     def parked(self):
-        """parked - until every child's poll is parked at taipei (each child
-        was answered once and polled again)"""
-        self.until(lambda: all(self.down_links().values()), "all children connected")
-        time.sleep(0.3)  # their next polls are on the wire
+        """parked - until every child is connected and its poll is parked at
+        taipei (each child was answered once and polled again)"""
+        def all_parked():
+            st = self.fed.ctl("taipei", "status")
+            return all(l["connected"] and l["poll_parked"]
+                       for l in st["links"] if l["direction"] == "down")
+        self.until(all_parked, "every child's poll parked at taipei")
 
     def test_push_taken_while_polls_are_parked(self):
         """issue 9 item 1: with 2 workers and 12 polls parked for 30 s, a report
