@@ -471,6 +471,7 @@ main(int argc, char **argv)
     for (size_t i = 0; n.child_heads && i < n.n_child_seen; i++)
         free(n.child_heads[i].data);
     free(n.child_heads);
+    free(n.child_head_seq);
     node_dir_free_all(&n);
     log_info("stopped");
     return 0;

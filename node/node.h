@@ -73,6 +73,7 @@ struct node {
     /* downstream server (parent side, node/link_down.c) */
     _Atomic int64_t *child_seen_ms; /* per directory index: last request */
     size_t n_child_seen;            /* slots in child_seen_ms and child_heads */
+    uint64_t *child_head_seq;         /* per directory index: its seq */
     ProtobufCBinaryData *child_heads; /* per directory index: latest signed
                                        * audit head (under mu) */
 
