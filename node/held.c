@@ -255,11 +255,14 @@ held_drop(struct store_txn *t, struct node *n, const uint8_t id[16],
     *count = 0;
     for (size_t i = 0; rc == RL_OK && i < p.n; i++) {
         Relay__HeldRecord *r = p.v[i];
+        char why[512];
+        /* the audit keeps why it was held as well as why it was dropped */
+        snprintf(why, sizeof(why), "%s (held: %s)", reason, r->reason ? r->reason : "");
         if (r->queued && (rc = store_outbox_remove_id(t, r->peer, id)) != RL_OK)
             break;
         if ((rc = store_held_del(t, r->peer, id)) == RL_OK &&
-            (rc = store_audit(t, now, "dropped", id, r->peer, reason)) == RL_OK &&
-            (rc = router_note_held(t, n, id, "operator", now, "dropped", reason)) == RL_OK)
+            (rc = store_audit(t, now, "dropped", id, r->peer, why)) == RL_OK &&
+            (rc = router_note_held(t, n, id, "operator", now, "dropped", why)) == RL_OK)
             (*count)++;
     }
     held_pass_free(&p);

@@ -826,7 +826,6 @@ link_down_stop(struct node *n)
     free(D.thr);
     D.thr = NULL;
     link_guard_stop();
-    link_seal_forget();
     if (!closed)
         return; /* nng may still hold the slots: left to process exit */
     for (size_t i = 0; i < D.n_all; i++) {

@@ -494,5 +494,4 @@ link_up_stop(struct node *n)
     } else {
         link_client_reset(n->up_link); /* a pipe callback may still run */
     }
-    link_seal_forget();
 }

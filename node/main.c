@@ -37,6 +37,7 @@
 #include "clock.h"
 #include "control.h"
 #include "link.h"
+#include "link_seal.h"
 #include "log.h"
 #include "node.h"
 #include "dirlog.h"
@@ -457,6 +458,10 @@ main(int argc, char **argv)
     control_stop(&n);
     link_up_stop(&n);
     link_down_stop(&n);
+    /* once both links are down: the parent's sessions and the static
+     * secrets are process-wide (link_up_stop alone would end the sessions
+     * of children still being served) */
+    link_seal_forget();
     timer_stop(&n);
     writer_stop(&n);
     if (n.sockets_stuck) {

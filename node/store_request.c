@@ -146,8 +146,9 @@ store_requests_expire(struct store_txn *t, int64_t before_us, size_t max, size_t
         /* the record itself, unless a newer one replaced it */
         rkv.mv_size = req_key(rk, (char)p[9], p + 10, 0);
         rkv.mv_data = rk;
-        if (mdb_get(t->txn, t->s->requests, &rkv, &rv) == 0 && rv.mv_size >= 8 &&
-            get_u64(rv.mv_data) == get_u64(p + 1) &&
+        if ((rc = mdb_get(t->txn, t->s->requests, &rkv, &rv)) != 0 && rc != MDB_NOTFOUND)
+            break; /* an unreadable record is not "none": the time entry stays */
+        if (rc == 0 && rv.mv_size >= 8 && get_u64(rv.mv_data) == get_u64(p + 1) &&
             (rc = mdb_del(t->txn, t->s->requests, &rkv, NULL)) != 0)
             break;
         if ((rc = mdb_cursor_del(c, 0)) != 0)
