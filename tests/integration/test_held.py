@@ -225,6 +225,9 @@ class HeldTest(FedTest):
         self.assertIn(other, self.stored_messages("taipei"))
         ev = [e for e in self.history("taipei", other) if e["what"] == "dropped"]
         self.assertTrue(ev and "filed again by phone" in ev[0]["detail"])
+        # and why it was held: the refusal the operator gave up on
+        self.assertIn("(held: ", ev[0]["detail"])
+        self.assertIn("max_message_bytes", ev[0]["detail"])
 
     def test_child_refusal_is_held_at_parent(self):
         """finding 1, downward: a child that refuses a message on its poll
