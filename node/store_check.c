@@ -76,10 +76,13 @@ scan_found(struct scan *s, const uint8_t *key, size_t klen, const char *reason)
     return 0;
 }
 
-/* message_why - NULL when a stored envelope is whole, else why not */
+/* message_why - NULL when a stored envelope is whole, else why not;
+ * *damaged is 0 when it is whole but the directory in force cannot vouch
+ * for it (no such author, no key valid at its creation): that is no damage
+ * at rest, and such a message is reported, never moved */
 static const char *
 message_why(struct node *n, const uint8_t *key, const uint8_t *val, size_t len,
-            char *buf, size_t buflen)
+            char *buf, size_t buflen, int *damaged)
 {
     const struct directory *d = node_dir(n);
     const struct dir_node *author;
@@ -87,6 +90,7 @@ message_why(struct node *n, const uint8_t *key, const uint8_t *val, size_t len,
     const uint8_t *pk;
     const char *why;
 
+    *damaged = 1;
     if (env_open(val, len, 16u << 20, &m, &why) != RL_OK) {
         snprintf(buf, buflen, "does not decode: %s", why);
         return buf;
@@ -94,9 +98,9 @@ message_why(struct node *n, const uint8_t *key, const uint8_t *val, size_t len,
     if (m.body->id.len != 16 || memcmp(m.body->id.data, key, 16) != 0)
         why = "stored under another id than its own";
     else if ((author = dir_find(d, m.body->author)) == NULL)
-        why = "author not in the directory";
+        why = "author not in the directory", *damaged = 0;
     else if (dir_key_at(author, m.body->created_us, &pk, &why) != 0)
-        ; /* why set */
+        *damaged = 0; /* why set */
     else if (env_verify(&m, pk) != RL_OK)
         why = "bad signature: does not verify with the author's key at its creation";
     else
@@ -117,6 +121,7 @@ scan_record(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,
     struct scan *s = arg;
     char buf[200];
     const char *why = NULL;
+    int moves = 1, stop;
 
     (*s->count)++;
     if (damaged)
@@ -124,8 +129,13 @@ scan_record(void *arg, const uint8_t *key, size_t klen, const uint8_t *val,
     else if (klen != 16)
         why = "key is not a 16-byte id";
     else if (strcmp(s->db, "messages") == 0)
-        why = message_why(s->n, key, val, vlen, buf, sizeof(buf));
-    return why ? scan_found(s, key, klen, why) : 0;
+        why = message_why(s->n, key, val, vlen, buf, sizeof(buf), &moves);
+    if (why == NULL)
+        return 0;
+    stop = scan_found(s, key, klen, why);
+    if (!stop)
+        s->r->found[s->r->n - 1].keep = !moves;
+    return stop;
 }
 
 /* scan_plain - one record of a db without tags: read, counted */
@@ -309,6 +319,13 @@ store_check_quarantine(struct node *n, const uint8_t (*ids)[16], const char **wh
     return rc;
 }
 
+/* check_movable - a finding is a damaged message, to be moved to corrupt */
+static int
+check_movable(const struct store_finding *f)
+{
+    return strcmp(f->db, "messages") == 0 && strlen(f->key) == 32 && !f->keep;
+}
+
 /* check_quarantine - move the damaged messages a scan found to corrupt */
 static int
 check_quarantine(struct node *n, struct store_check_report *r)
@@ -319,7 +336,7 @@ check_quarantine(struct node *n, struct store_check_report *r)
     int rc;
 
     for (size_t i = 0; i < r->n; i++)
-        k += strcmp(r->found[i].db, "messages") == 0 && strlen(r->found[i].key) == 32;
+        k += check_movable(&r->found[i]);
     if (k == 0)
         return RL_OK;
     ids = calloc(k, sizeof(*ids));
@@ -331,14 +348,12 @@ check_quarantine(struct node *n, struct store_check_report *r)
     }
     k = 0;
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->found[i].db, "messages") == 0 &&
-            env_id_parse(r->found[i].key, ids[k]) == 0)
+        if (check_movable(&r->found[i]) && env_id_parse(r->found[i].key, ids[k]) == 0)
             why[k++] = r->found[i].reason;
     rc = store_check_quarantine(n, (const uint8_t(*)[16])ids, why, k);
     if (rc == RL_OK)
         for (size_t i = 0; i < r->n; i++)
-            r->found[i].moved = strcmp(r->found[i].db, "messages") == 0 &&
-                                strlen(r->found[i].key) == 32;
+            r->found[i].moved = check_movable(&r->found[i]);
     free(ids);
     free(why);
     return rc;

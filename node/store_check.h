@@ -18,6 +18,8 @@ struct store_finding {
     char key[81];     /* hex, or the audit seq in decimal */
     char reason[200];
     int moved;        /* a message moved to corrupt by this check */
+    int keep;         /* whole, but the directory in force cannot vouch for
+                       * it: reported, not moved */
 };
 
 struct store_check_report {

@@ -210,6 +210,36 @@ class Store(FedTest):
         self.assertEqual([w for w, _, _ in self.audit("ag-a")].count("quarantined"), 4)
         self.assertEqual(self.fed.ctl("ag-a", "audit", "verify")["intact"], True)
 
+    def test_whole_message_of_unknown_author_is_reported_not_moved(self):
+        """review of issue 8 finding 3: a stored message that is whole but that
+        the directory in force cannot vouch for (here: an author it does not
+        know) is named by `store check` and stays where it is: that is no
+        damage at rest, and moving it would stop it and its outbox entry"""
+        import nacl.signing
+        from test_refusal import body, envelope
+        self.fed.stop("ag-a")
+        store = self.fed.nodes["ag-a"]["store"]
+        mid = os.urandom(16)
+        v = envelope(body(mid, "ghost", ["taipei"]), nacl.signing.SigningKey.generate())
+        e = relaytest.lmdb.open(store, max_dbs=32)
+        with e.begin(write=True) as t:
+            t.put(mid, v + hashlib.blake2b(mid + v, digest_size=16).digest(),
+                  db=e.open_db(b"messages", txn=t, create=False))
+        e.close()
+        self.fed.start("ag-a")
+        r = self.fed.ctl_raw("ag-a", "store", "check", "--json")
+        rep = relaytest.json.loads(r.stdout)
+        found = [d for d in rep["damaged"] if d["key"] == mid.hex()]
+        self.assertEqual(len(found), 1, rep)
+        self.assertIn("author not in the directory", found[0]["reason"])
+        self.assertFalse(found[0].get("moved"), found[0])
+        self.assertEqual(rep["corrupt"], [])
+        self.assertEqual(self.fed.ctl("ag-a", "status")["counts"]["corrupt"], 0)
+        e = relaytest.lmdb.open(store, max_dbs=32, readonly=True, lock=False)
+        with e.begin() as t:
+            self.assertIsNotNone(t.get(mid, db=e.open_db(b"messages", txn=t, create=False)))
+        e.close()
+
     def test_damaged_message_in_outbox_does_not_stall_the_link(self):
         """issue 8 finding 3: a queued report whose bytes changed at rest is
         found when the sender reads it, moved to corrupt with its outbox entry
