@@ -413,10 +413,18 @@ request_check(struct store_txn *t, struct work *wk)
 /* apply_quarantine - move the damaged messages of a store check to
  * corrupt; one already moved (RL_ENOTFOUND) is left as it is */
 static int
-apply_quarantine(struct store_txn *t, struct work *wk)
+apply_quarantine(struct writer *w, struct store_txn *t, struct work *wk)
 {
+    int64_t now = clock_now_us();
+
     for (size_t i = 0; i < wk->nacked; i++) {
-        int rc = store_quarantine(t, wk->acked[i].id, wk->acked_why[i], clock_now_us());
+        char why[256];
+        int held, rc;
+        /* its holds end as a drop does: audited per peer, with the reason */
+        snprintf(why, sizeof(why), "quarantined: %s", wk->acked_why[i]);
+        if ((rc = held_drop(t, w->node, wk->acked[i].id, NULL, why, now, &held)) != RL_OK)
+            return rc;
+        rc = store_quarantine(t, wk->acked[i].id, wk->acked_why[i], now);
         if (rc != RL_OK && rc != RL_ENOTFOUND)
             return rc;
     }
@@ -455,7 +463,7 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
             continue;
         }
         if (wk->type == WORK_QUARANTINE) {
-            if ((rc = apply_quarantine(t, wk)) != RL_OK)
+            if ((rc = apply_quarantine(w, t, wk)) != RL_OK)
                 return rc;
             continue;
         }
