@@ -8,7 +8,8 @@ BUILD=${RELAY_BUILD:-$ROOT/build}
 PKGS="build-essential cmake pkg-config libnng-dev nng-utils libprotobuf-c-dev
 protobuf-c-compiler protobuf-compiler liblmdb-dev lmdb-utils libsodium-dev
 libinih-dev libjansson-dev libcmocka-dev python3 python3-nacl python3-lmdb
-clang libclang-rt-14-dev libfuzzer-14-dev tcpdump"
+clang libclang-rt-14-dev libfuzzer-14-dev tcpdump libmicrohttpd-dev
+libcurl4-openssl-dev openssl iproute2 util-linux"
 
 missing=""
 for p in $PKGS; do
