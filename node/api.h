@@ -59,6 +59,7 @@ struct api_req {
     int tls;                  /* the request came over TLS */
     int loopback;             /* ... from a loopback address or the Unix socket */
     const char *session;      /* the session token, or NULL */
+    int csrf_ok;              /* under a session: X-CSRF-Token matched it */
     /* in: set by api_dispatch */
     const char *param[API_MAX_PARAMS]; /* the path's {...} parts, in order */
     json_t *args;             /* body, query and path parameters merged */
