@@ -36,6 +36,7 @@
 
 #include "clock.h"
 #include "control.h"
+#include "http.h"
 #include "link.h"
 #include "link_seal.h"
 #include "log.h"
@@ -444,6 +445,8 @@ main(int argc, char **argv)
         log_fatal("cannot start the timer");
     if (control_start(&n, n.cfg.control, (int)n.cfg.control_workers) != RL_OK)
         log_fatal("%s: key 'control': cannot listen on %s", path, n.cfg.control);
+    if (http_start(&n) != RL_OK)
+        log_fatal("%s: the HTTP API did not start (see above)", path);
     if (n.cfg.listen[0] && link_down_start(&n) != RL_OK)
         log_fatal("%s: key 'listen': cannot listen on %s", path, n.cfg.listen);
     if (n.parent && link_up_start(&n) != RL_OK)
@@ -456,6 +459,7 @@ main(int argc, char **argv)
     atomic_store(&n.stopping, 1);
     node_notify(&n);
     control_stop(&n);
+    http_stop(&n);
     link_up_stop(&n);
     link_down_stop(&n);
     /* once both links are down: the parent's sessions and the static

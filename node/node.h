@@ -32,6 +32,7 @@ struct rep_pool {
 };
 
 struct link_client;
+struct http_srv;
 
 struct node {
     struct config cfg;
@@ -79,6 +80,7 @@ struct node {
 
     /* control socket */
     struct rep_pool ctl;
+    struct http_srv *http; /* the HTTP API's listeners (node/http.c) */
 
     /* due times (node/timer.c) */
     pthread_t timer_thr;
