@@ -76,6 +76,8 @@
 #define HTTP_TCP_TIMEOUT_S 30
 #define HTTP_UNIX_CONNS 128
 #define HTTP_UNIX_TIMEOUT_S 120
+#define HTTP_UNIX_BACKLOG 1024 /* a connect beyond it fails at once (EAGAIN) */
+#define HTTP_DISCARD_MAX (64u << 20) /* a too large body read and dropped, at most */
 #define HTTP_PEM_MAX (256 * 1024)
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -98,6 +100,8 @@ struct http_srv {
 struct http_body {
     char *buf;
     size_t len, cap;
+    int too_big;      /* over the limit: the rest is dropped, then 413 */
+    size_t discarded; /* bytes dropped */
 };
 
 /* http_mhd_log - MHD's own errors, as warnings */
@@ -359,7 +363,7 @@ http_serve(struct http_listener *l, struct MHD_Connection *c, const char *url, c
 /* http_too_big - answer 413 now; MHD drops the rest and closes */
 static enum MHD_Result
 http_too_big(struct http_listener *l, struct MHD_Connection *c, const char *method,
-             const char *url)
+             const char *url, int log)
 {
     char addr[64], who[300];
     struct api_req r;
@@ -367,8 +371,9 @@ http_too_big(struct http_listener *l, struct MHD_Connection *c, const char *meth
 
     memset(&r, 0, sizeof(r));
     http_peer(c, l->is_unix, &r, who, sizeof(who), addr, sizeof(addr));
-    log_warn("http: %s %s from %s: body over %zu bytes, refused (413)", method, url, r.addr,
-             l->srv->body_max);
+    if (log)
+        log_warn("http: %s %s from %s: body over %zu bytes, refused (413)", method, url,
+                 r.addr, l->srv->body_max);
     snprintf(lim, sizeof(lim), "%zu", l->srv->body_max);
     return http_error(c, 413, "request body larger than %s bytes (2 x max_message_bytes + 4096)",
                       lim);
@@ -392,13 +397,24 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
             return MHD_NO;
         *con_cls = b;
         if (cl != NULL && strtoull(cl, NULL, 10) > l->srv->body_max)
-            return http_too_big(l, c, method, url);
+            return http_too_big(l, c, method, url, 1);
         return MHD_YES;
     }
     if (*upload_size > 0) {
         size_t add = *upload_size;
-        if (add > l->srv->body_max - b->len)
-            return http_too_big(l, c, method, url);
+        if (b->too_big || add > l->srv->body_max - b->len) {
+            /* a body without Content-Length (chunked) found too large while
+             * read: MHD 0.9.75 takes a reply only before the body or after
+             * it, so the rest is read and dropped, then 413; past
+             * HTTP_DISCARD_MAX the connection is closed instead */
+            if (!b->too_big)
+                log_warn("http: %s %s: body over %zu bytes, refused (413)", method, url,
+                         l->srv->body_max);
+            b->too_big = 1;
+            b->discarded += add;
+            *upload_size = 0;
+            return b->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
         if (b->len + add > b->cap) {
             size_t cap = b->cap ? b->cap : 4096;
             char *nb;
@@ -417,6 +433,8 @@ http_access(void *cls, struct MHD_Connection *c, const char *url, const char *me
         *upload_size = 0;
         return MHD_YES;
     }
+    if (b->too_big)
+        return http_too_big(l, c, method, url, 0);
     return http_serve(l, c, url, method, b);
 }
 
@@ -483,7 +501,7 @@ http_unix_socket(const char *path, int *fd, char *why, size_t wlen)
         close(s);
         return -1;
     }
-    if (chmod(path, 0660) != 0 || listen(s, 64) != 0) {
+    if (chmod(path, 0660) != 0 || listen(s, HTTP_UNIX_BACKLOG) != 0) {
         snprintf(why, wlen, "%s: %s", path, strerror(errno));
         close(s);
         unlink(path);
@@ -640,9 +658,10 @@ http_start(struct node *n)
     s->n = n;
     s->body_max = 2 * (size_t)n->cfg.max_message_bytes + 4096;
     n->http = s;
-    rc = http_start_unix(s);
-    if (rc == RL_OK && n->cfg.http_listen[0])
-        rc = http_start_tcp(s);
+    /* TCP first: once the Unix socket answers, every listener is up */
+    rc = n->cfg.http_listen[0] ? http_start_tcp(s) : RL_OK;
+    if (rc == RL_OK)
+        rc = http_start_unix(s);
     if (rc != RL_OK)
         http_stop(n);
     return rc;
