@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "control.h"
+
 #include "link.h"
 #include "link_seal.h"
 #include "log.h"
@@ -442,8 +442,6 @@ main(int argc, char **argv)
         log_fatal("cannot start the writer");
     if (timer_start(&n) != RL_OK)
         log_fatal("cannot start the timer");
-    if (control_start(&n, n.cfg.control, (int)n.cfg.control_workers) != RL_OK)
-        log_fatal("%s: key 'control': cannot listen on %s", path, n.cfg.control);
     if (n.cfg.listen[0] && link_down_start(&n) != RL_OK)
         log_fatal("%s: key 'listen': cannot listen on %s", path, n.cfg.listen);
     if (n.parent && link_up_start(&n) != RL_OK)
@@ -455,7 +453,6 @@ main(int argc, char **argv)
     log_info("stopping on %s", sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT");
     atomic_store(&n.stopping, 1);
     node_notify(&n);
-    control_stop(&n);
     link_up_stop(&n);
     link_down_stop(&n);
     /* once both links are down: the parent's sessions and the static
