@@ -73,6 +73,7 @@ static const struct api_verb api_verbs[] = {
     {"POST", "/api/v1/incidents/{id}/reviews", filing_review_verb, W, ROLE_REVIEWER},
     {"POST", "/api/v1/incidents/{id}/support", filing_support_verb, W, ROLE_REVIEWER},
     {"POST", "/api/v1/advisories", filing_advisory_verb, W, ROLE_REVIEWER},
+    {"POST", "/api/v1/advise", filing_advise_verb, 0, ROLE_VIEWER},
     {"POST", "/api/v1/drills", drill_start_verb, W, ROLE_REVIEWER},
     {"GET", "/api/v1/held", ops_held_verb, 0, ROLE_VIEWER},
     {"POST", "/api/v1/held/{id}/release", ops_release_verb, W, ROLE_ADMIN},

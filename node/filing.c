@@ -31,6 +31,7 @@
 #include "link.h"
 #include "log.h"
 #include "node.h"
+#include "plan.h"
 #include "view.h"
 #include "writer.h"
 
@@ -349,4 +350,36 @@ json_t *
 filing_advisory_verb(struct api_req *r)
 {
     return filing_submit(r, "advisory");
+}
+
+/* filing_advise_verb - what the node would do with a report form, without
+ * filing it: advised level, destinations, escalations and due times (the
+ * same plan a report gets; nothing is stored) */
+json_t *
+filing_advise_verb(struct api_req *r)
+{
+    struct node *n = r->n;
+    Relay__Body b = RELAY__BODY__INIT;
+    char err[512], fbuf[64];
+    struct plan pl;
+    json_t *rep, *form;
+    int rc;
+
+    if ((form = filing_form(r, &rep)) == NULL)
+        return rep;
+    rc = form_to_body_within("report", form, clock_now_us(), n->cfg.max_future_s * 1000000, &b,
+                             err, sizeof(err));
+    json_decref(form);
+    if (rc != RL_OK)
+        return api_error(r, rc == RL_ENOMEM ? 503 : 400, form_field(err, fbuf, sizeof(fbuf)),
+                         "%s", err);
+    if (plan_report(&n->pol, node_dir(n), n->self->id, b.report, b.drill, &pl, err,
+                    sizeof(err)) != RL_OK) {
+        form_body_clear(&b);
+        return api_error(r, 400, NULL, "%s", err);
+    }
+    rep = plan_json(&n->pol, &pl);
+    plan_free(&pl);
+    form_body_clear(&b);
+    return rep;
 }

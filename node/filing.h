@@ -16,5 +16,6 @@ json_t *filing_close_verb(struct api_req *r);    /* POST .../{id}/closure */
 json_t *filing_withdraw_verb(struct api_req *r); /* POST .../{id}/withdrawal */
 json_t *filing_support_verb(struct api_req *r);  /* POST .../{id}/support */
 json_t *filing_advisory_verb(struct api_req *r); /* POST /api/v1/advisories */
+json_t *filing_advise_verb(struct api_req *r);   /* POST /api/v1/advise (nothing stored) */
 
 #endif
