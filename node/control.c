@@ -54,8 +54,11 @@
 #define PUB API_PUBLIC
 #define LOOP API_LOOPBACK
 
+static json_t *ctl_index_verb(struct api_req *r);
+
 /* The API: every verb of every listener (docs/api.md documents each). */
 static const struct api_verb api_verbs[] = {
+    {"GET", "/api/v1", ctl_index_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/status", view_status_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/incidents", view_incidents_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/incidents/{id}", view_incident_verb, 0, ROLE_VIEWER},
@@ -89,6 +92,26 @@ static const struct api_verb api_verbs[] = {
     {"POST", "/api/v1/directory/changes", dir_change_verb, W, ROLE_ADMIN},
 };
 #define API_NVERBS (sizeof(api_verbs) / sizeof(api_verbs[0]))
+
+/* ctl_index_verb - GET /api/v1: the table itself, so that a client (and
+ * the test that checks docs/api.md) sees every endpoint */
+static json_t *
+ctl_index_verb(struct api_req *r)
+{
+    json_t *rep = api_ok(), *a = json_array();
+
+    (void)r;
+    for (size_t i = 0; i < API_NVERBS; i++)
+        json_array_append_new(
+            a, json_pack("{s:s,s:s,s:s,s:b,s:s}", "method", api_verbs[i].method, "path",
+                         api_verbs[i].path, "role", api_role_name(api_verbs[i].role), "writes",
+                         (api_verbs[i].flags & API_WRITES) != 0, "without_login",
+                         (api_verbs[i].flags & API_PUBLIC)     ? "anywhere"
+                         : (api_verbs[i].flags & API_LOOPBACK) ? "loopback"
+                                                               : "no"));
+    json_object_set_new(rep, "endpoints", a);
+    return rep;
+}
 
 /* The request being served on this thread: its idempotency key. */
 struct ctl_req {
