@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "control.h"
 #include "http.h"
 #include "link.h"
 #include "link_seal.h"
@@ -443,8 +442,6 @@ main(int argc, char **argv)
         log_fatal("cannot start the writer");
     if (timer_start(&n) != RL_OK)
         log_fatal("cannot start the timer");
-    if (control_start(&n, n.cfg.control, (int)n.cfg.control_workers) != RL_OK)
-        log_fatal("%s: key 'control': cannot listen on %s", path, n.cfg.control);
     if (http_start(&n) != RL_OK)
         log_fatal("%s: the HTTP API did not start (see above)", path);
     if (n.cfg.listen[0] && link_down_start(&n) != RL_OK)
@@ -458,7 +455,6 @@ main(int argc, char **argv)
     log_info("stopping on %s", sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT");
     atomic_store(&n.stopping, 1);
     node_notify(&n);
-    control_stop(&n);
     http_stop(&n);
     link_up_stop(&n);
     link_down_stop(&n);

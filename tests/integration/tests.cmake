@@ -32,4 +32,5 @@ relay_integration_test(forward_secrecy)
 relay_integration_test(fanout)
 # floods of connections: run alone, so that they do not slow the others
 set_tests_properties(integration.hostile PROPERTIES RUN_SERIAL TRUE)
+relay_integration_test(api)
 relay_integration_test(api_http)
