@@ -90,6 +90,15 @@ static const struct api_verb api_verbs[] = {
     {"GET", "/api/v1/directory", dir_list_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/directory/export", dir_export_verb, 0, ROLE_VIEWER},
     {"POST", "/api/v1/directory/changes", dir_change_verb, W, ROLE_ADMIN},
+    /* sessions (node/session.c) */
+    {"POST", "/api/v1/login", session_login_verb, PUB, ROLE_NONE},
+    {"POST", "/api/v1/logout", session_logout_verb, 0, ROLE_VIEWER},
+    {"GET", "/api/v1/session", session_show_verb, 0, ROLE_VIEWER},
+    /* accounts (node/account.c) */
+    {"GET", "/api/v1/operators", account_list_verb, 0, ROLE_ADMIN},
+    {"POST", "/api/v1/operators", account_add_verb, W, ROLE_ADMIN},
+    {"POST", "/api/v1/operators/{name}/password", account_passwd_verb, W, ROLE_ADMIN},
+    {"POST", "/api/v1/operators/{name}/disable", account_disable_verb, W, ROLE_ADMIN},
 };
 #define API_NVERBS (sizeof(api_verbs) / sizeof(api_verbs[0]))
 
