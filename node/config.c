@@ -34,7 +34,6 @@ static const struct cfg_row cfg_table[] = {
     {"id", CFG_STR, OFF(id), NULL, 1, 63},
     {"tier", CFG_TIER, OFF(tier), NULL, 0, 0},
     {"listen", CFG_STR, OFF(listen), OPT, 0, CONFIG_STR - 1},
-    {"control", CFG_STR, OFF(control), NULL, 1, CONFIG_STR - 1},
     {"upstream", CFG_STR, OFF(upstream), OPT, 0, CONFIG_STR - 1},
     {"upstream_key", CFG_KEY, OFF(upstream_key), OPT, 0, 0},
     {"store", CFG_STR, OFF(store), NULL, 1, CONFIG_STR - 1},
@@ -61,7 +60,7 @@ static const struct cfg_row cfg_table[] = {
     {"held_retry_min_ms", CFG_INT, OFF(held_retry_min_ms), "30000", 10, 86400000},
     {"held_retry_max_ms", CFG_INT, OFF(held_retry_max_ms), "3600000", 10, 86400000},
     {"max_skew_s", CFG_INT, OFF(max_skew_s), "60", 1, 31622400},
-    {"api_socket", CFG_STR, OFF(api_socket), OPT, 0, CONFIG_SUN_PATH - 1},
+    {"api_socket", CFG_STR, OFF(api_socket), NULL, 1, CONFIG_SUN_PATH - 1},
     {"http_listen", CFG_STR, OFF(http_listen), OPT, 0, 63},
     {"tls_cert", CFG_STR, OFF(tls_cert), OPT, 0, CONFIG_STR - 1},
     {"tls_key", CFG_STR, OFF(tls_key), OPT, 0, CONFIG_STR - 1},
@@ -243,16 +242,13 @@ config_check_urls(struct cfg_load *L)
     static const struct {
         const char *key, *scheme, *what;
     } rows[] = {
-        {"control", "ipc://", "must be an ipc:// URL (a local socket path)"},
         {"upstream", "tcp://", "must be a tcp:// URL (the parent's listen address)"},
         {"listen", "tcp://", "must be a tcp:// URL (where children dial in)"},
     };
     const struct config *c = L->c;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        const char *v = strcmp(rows[i].key, "control") == 0    ? c->control
-                        : strcmp(rows[i].key, "upstream") == 0 ? c->upstream
-                                                               : c->listen;
+        const char *v = strcmp(rows[i].key, "upstream") == 0 ? c->upstream : c->listen;
         if (*v && strncmp(v, rows[i].scheme, strlen(rows[i].scheme)) != 0)
             cfg_error(L, cfg_line(L, rows[i].key), rows[i].key, "%s", rows[i].what);
     }

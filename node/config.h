@@ -32,7 +32,6 @@ struct config {
     char id[64];
     int tier;                  /* enum tier */
     char listen[CONFIG_STR];   /* where children dial in; empty for a leaf */
-    char control[CONFIG_STR];  /* ipc:// control socket */
     char upstream[CONFIG_STR]; /* parent's listen URL; empty at the root */
     uint8_t upstream_key[32];  /* parent's public key */
     int have_upstream_key;
@@ -55,7 +54,8 @@ struct config {
     int64_t poll_hold_ms;       /* how long a parent holds an empty poll */
     int64_t link_workers;       /* parent-side request threads */
     int64_t link_pipeline;      /* 1: send the next batch before the last one's deletion commits */
-    int64_t control_workers;    /* control-socket request threads */
+    int64_t control_workers;    /* unused since the HTTP API (a thread per connection,
+                                 * node/http.c); kept so that older configs load */
     int64_t debug;              /* 1: debug log lines */
     int64_t max_age_s;          /* messages created longer ago are refused (replay) */
     int64_t max_future_s;       /* ... and those created this far ahead (clock skew) */

@@ -298,7 +298,7 @@ ctl_url(void)
             fprintf(stderr, "relayctl: %s\n", l);
         return NULL;
     }
-    return G.url = cfg.control;
+    return G.url = cfg.api_socket; /* PROVISIONAL: relayctl moves to HTTP (issue 10) */
 }
 
 /*
