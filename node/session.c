@@ -391,18 +391,31 @@ session_login_verb(struct api_req *r)
     return out;
 }
 
+/* sess_req_hash - the hash of the request's session token: 0, or -1
+ * without a session */
+static int
+sess_req_hash(const struct api_req *r, uint8_t h[16])
+{
+    uint8_t tok[32];
+    size_t bin = 0;
+
+    if (r->session == NULL ||
+        sodium_hex2bin(tok, sizeof(tok), r->session, strlen(r->session), NULL, &bin, NULL) != 0 ||
+        bin != 32)
+        return -1;
+    sess_hash(tok, h);
+    sodium_memzero(tok, sizeof(tok));
+    return 0;
+}
+
 /* session_logout_verb - POST /api/v1/logout: end the request's session */
 json_t *
 session_logout_verb(struct api_req *r)
 {
-    uint8_t tok[32], h[16];
-    size_t bin = 0;
+    uint8_t h[16];
     struct sess *s;
 
-    if (r->session != NULL &&
-        sodium_hex2bin(tok, sizeof(tok), r->session, strlen(r->session), NULL, &bin, NULL) == 0 &&
-        bin == 32) {
-        sess_hash(tok, h);
+    if (sess_req_hash(r, h) == 0) {
         pthread_mutex_lock(&sess_mu);
         if ((s = sess_find(h)) != NULL)
             sodium_memzero(s, sizeof(*s));
@@ -418,16 +431,12 @@ session_logout_verb(struct api_req *r)
 json_t *
 session_show_verb(struct api_req *r)
 {
-    uint8_t tok[32], h[16];
+    uint8_t h[16];
     char csrf[SESS_TOKEN_HEX + 1] = "";
-    size_t bin = 0;
     struct sess *s;
     json_t *out;
 
-    if (r->session != NULL &&
-        sodium_hex2bin(tok, sizeof(tok), r->session, strlen(r->session), NULL, &bin, NULL) == 0 &&
-        bin == 32) {
-        sess_hash(tok, h);
+    if (sess_req_hash(r, h) == 0) {
         pthread_mutex_lock(&sess_mu);
         if ((s = sess_find(h)) != NULL)
             memcpy(csrf, s->csrf, sizeof(csrf));
