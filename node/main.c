@@ -14,8 +14,8 @@
  * opening a socket or changing the store (it may create the empty lock
  * file to test the lock).
  *
- * Starts the writer, the control socket, the downstream listener (if the
- * node has children) and the upstream link (if it has a parent), then
+ * Starts the writer, the HTTP API (node/http.c), the downstream listener
+ * (if the node has children) and the upstream link (if it has a parent), then
  * waits for SIGTERM, SIGINT or SIGHUP (handled like SIGTERM: there is no
  * reload, a changed config or policy needs a restart) and stops in reverse
  * order: sockets first, so no new work arrives, then the writer after it
