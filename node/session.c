@@ -365,6 +365,11 @@ session_login_verb(struct api_req *r)
     }
 
     rc = sess_verify(r, name, password, &role, &why);
+    if (rc != RL_OK && rc != RL_EPERM) {
+        /* the store could not answer: not the caller's failure */
+        log_warn("login: cannot check %s from %s: %s", actor, addr, rl_strerror(rc));
+        return api_error(r, 503, NULL, "cannot check the password now; try again");
+    }
     if (rc != RL_OK) {
         pthread_mutex_lock(&sess_mu);
         now = clock_mono_ms();

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -456,6 +457,41 @@ class ApiTest(unittest.TestCase):
         st, h, rep = TcpClient("127.0.0.1", port).login("carol")
         self.assertEqual(st, 429, rep)
         self.assertIn("failed logins for address 127.0.0.1", n.log_text())
+
+    def test_idle_tcp_peers_do_not_exhaust_the_node(self):
+        """issue 10 item 1: one address holding many idle TCP connections gets
+        at most 16 (the rest are closed at once), and the Unix socket, a
+        daemon of its own, answers meanwhile; once they close, TCP answers"""
+        n, port = self.tcp_node()
+        held = []
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", port))
+            held.append(s)
+        # the connections beyond the per-address limit are closed by the node
+        closed, end = set(), time.monotonic() + 10
+        while len(closed) < 24 and time.monotonic() < end:
+            ready, _, _ = select.select([s for s in held if s not in closed], [], [], 0.2)
+            for s in ready:
+                try:
+                    if s.recv(1) == b"":
+                        closed.add(s)
+                except OSError:
+                    closed.add(s)
+        closed = len(closed)
+        self.assertEqual(closed, 24)
+        self.assertEqual(n.unix("GET", "/api/v1/status")[0], 200)
+        for s in held:
+            s.close()
+        end = time.monotonic() + 10
+        while True:
+            try:
+                st = TcpClient("127.0.0.1", port).req("GET", "/api/v1/status")[0]
+                if st == 401:
+                    break
+            except OSError:
+                pass
+            self.assertLess(time.monotonic(), end, "TCP listener does not answer again")
+            time.sleep(0.05)
 
     def test_idle_session_expires(self):
         """issue 10 item 4: a session unused for session_idle_s ends (401);
