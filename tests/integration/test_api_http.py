@@ -497,13 +497,16 @@ class ApiTest(unittest.TestCase):
         """issue 10 item 4: a session unused for session_idle_s ends (401);
         one in use stays (below 60 s only on a controlled clock, for tests;
         the expiry itself runs on the monotonic clock)"""
-        n, port = self.tcp_node({"session_idle_s": "1",
+        n, port = self.tcp_node({"session_idle_s": "2",
                                  "clock": "manual:2026-01-01T00:00:00Z"})
         n.add_operator("alice", "viewer")
         c = TcpClient("127.0.0.1", port)
+        t0 = time.monotonic()
         self.assertEqual(c.login("alice")[0], 200)
-        self.assertEqual(c.req("GET", "/api/v1/session")[0], 200)
-        time.sleep(1.3)
+        st = c.req("GET", "/api/v1/session")[0]
+        if time.monotonic() - t0 < 1.9:  # a loaded machine may take longer
+            self.assertEqual(st, 200)
+        time.sleep(2.2)
         self.assertEqual(c.req("GET", "/api/v1/session")[0], 401)
 
     def test_short_idle_needs_controlled_clock(self):
