@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "clock.h"
 #include "dirlog.h"
 #include "held.h"
@@ -449,6 +450,31 @@ request_record(struct store_txn *t, struct work *wk)
     return rc;
 }
 
+/* apply_operator - an operator's account change (node/account.c) or a
+ * lone audit entry (a login): new work, refused while the store is full;
+ * done once per request id, like a submit */
+static int
+apply_operator(struct store_txn *t, struct work *wk, int full)
+{
+    int rc;
+
+    if (full) {
+        wk->rc = RL_EFULL;
+        return RL_OK;
+    }
+    if (wk->request && (rc = request_check(t, wk)) != RL_OK)
+        return rc;
+    if (wk->rc != RL_OK)
+        return RL_OK;
+    if (wk->type == WORK_AUDIT)
+        rc = store_audit(t, clock_now_us(), wk->audit_what, NULL, wk->peer, wk->audit_detail);
+    else
+        rc = account_apply(t, wk);
+    if (rc == RL_OK && wk->rc == RL_OK && wk->request)
+        rc = request_record(t, wk);
+    return rc;
+}
+
 /* group_apply - every work of the group in one transaction */
 static int
 group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
@@ -457,6 +483,14 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
 
     for (struct work *wk = list; wk; wk = wk->next) {
         wk->rc = RL_OK;
+        /* who did what (R-RECORDS): every audit entry this work makes,
+         * notices and quarantines included, names its operator */
+        t->actor = wk->actor;
+        if (wk->type == WORK_ACCOUNT || wk->type == WORK_AUDIT) {
+            if ((rc = apply_operator(t, wk, full)) != RL_OK)
+                return rc;
+            continue;
+        }
         if (wk->type == WORK_ACKED) {
             if ((rc = apply_acked(w, t, wk)) != RL_OK)
                 return rc;
@@ -526,7 +560,30 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                 return rc;
         }
     }
+    t->actor = NULL; /* receipts are the node's own */
     return make_receipts(w, t);
+}
+
+/* group_log_operator - an account change or a login, as committed: the
+ * account, its role and who; never a password */
+static void
+group_log_operator(const struct work *wk)
+{
+    static const char *const done[] = {"", "added", "given a new password", "disabled"};
+    const char *actor = wk->actor ? wk->actor : "-", *peer = wk->peer ? wk->peer : "-";
+
+    if (wk->rc != RL_OK)
+        log_warn("operator=%s peer=%s %s refused: %s", actor, peer,
+                 wk->type == WORK_AUDIT ? wk->audit_what : "account change", wk->err);
+    else if (wk->type == WORK_AUDIT)
+        log_info("operator=%s peer=%s %s%s%s", actor, peer, wk->audit_what,
+                 wk->audit_detail ? ": " : "", wk->audit_detail ? wk->audit_detail : "");
+    else if (wk->account->op == ACCOUNT_ADD)
+        log_info("operator=%s peer=%s account %s added, role %s", actor, peer,
+                 wk->account->name, api_role_name(wk->account->role));
+    else
+        log_info("operator=%s peer=%s account %s %s", actor, peer, wk->account->name,
+                 done[wk->account->op]);
 }
 
 /* group_log - one line per event, after the commit made it true */
@@ -537,6 +594,10 @@ group_log(struct writer *w, struct work *list)
 
     for (struct work *wk = list; wk; wk = wk->next) {
         const char *peer = wk->peer ? wk->peer : "local";
+        if (wk->type == WORK_ACCOUNT || wk->type == WORK_AUDIT) {
+            group_log_operator(wk);
+            continue;
+        }
         if (wk->rc != RL_OK) {
             log_warn("peer=%s %s refused: %s", peer,
                      wk->type == WORK_ACKED ? "acknowledgement" : "batch",

@@ -289,6 +289,25 @@ class FedTest(unittest.TestCase):
             e.close()
         return out
 
+    def audit_entries(self, nid):
+        """audit_entries - every audit entry in LMDB as a dict: what, msg (hex),
+        peer, detail and actor (the operator who did it, "" for the node's own
+        work; issue 10, R-RECORDS)"""
+        e = self.env(nid)
+        out = []
+        try:
+            with e.begin() as t:
+                db = e.open_db(b"audit", txn=t, create=False)
+                for _, v in t.cursor(db):
+                    f = pb.decode(bytes(v))
+                    out.append({k: f.get(n, [b""])[0].hex() if k == "msg"
+                                else f.get(n, [b""])[0].decode()
+                                for k, n in (("what", 3), ("msg", 4), ("peer", 5),
+                                             ("detail", 6), ("actor", 8))})
+        finally:
+            e.close()
+        return out
+
     def dump(self, nid, *dbs):
         """dump - mdb_dump of named databases: a byte-exact picture"""
         return {db: subprocess.run(["mdb_dump", "-s", db, self.fed.nodes[nid]["store"]],
