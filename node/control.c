@@ -87,6 +87,10 @@ static const struct api_verb api_verbs[] = {
     {"GET", "/api/v1/audit/entries", audit_entries_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/audit/heads/{child}", audit_head_verb, 0, ROLE_VIEWER},
     {"POST", "/api/v1/seen", audit_seen_verb, 0, ROLE_VIEWER},
+    {"GET", "/api/v1/operators", account_list_verb, 0, ROLE_ADMIN},
+    {"POST", "/api/v1/operators", account_add_verb, W, ROLE_ADMIN},
+    {"POST", "/api/v1/operators/{name}/password", account_passwd_verb, W, ROLE_ADMIN},
+    {"POST", "/api/v1/operators/{name}/disable", account_disable_verb, W, ROLE_ADMIN},
     {"GET", "/api/v1/directory", dir_list_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/directory/export", dir_export_verb, 0, ROLE_VIEWER},
     {"POST", "/api/v1/directory/changes", dir_change_verb, W, ROLE_ADMIN},
@@ -94,11 +98,6 @@ static const struct api_verb api_verbs[] = {
     {"POST", "/api/v1/login", session_login_verb, PUB, ROLE_NONE},
     {"POST", "/api/v1/logout", session_logout_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/session", session_show_verb, 0, ROLE_VIEWER},
-    /* accounts (node/account.c) */
-    {"GET", "/api/v1/operators", account_list_verb, 0, ROLE_ADMIN},
-    {"POST", "/api/v1/operators", account_add_verb, W, ROLE_ADMIN},
-    {"POST", "/api/v1/operators/{name}/password", account_passwd_verb, W, ROLE_ADMIN},
-    {"POST", "/api/v1/operators/{name}/disable", account_disable_verb, W, ROLE_ADMIN},
 };
 #define API_NVERBS (sizeof(api_verbs) / sizeof(api_verbs[0]))
 
@@ -289,6 +288,7 @@ control_commit(struct api_req *r, struct work *wk, const json_t *answer)
         wk->request = ctl_cur.key;
         wk->answer = txt;
     }
+    wk->actor = r->who; /* every audit entry of the work names who (R-RECORDS) */
     rc = writer_run(r->n, wk);
     if (rc == RL_EDUP && wk->prior) {
         json_decref(ctl_cur.prior);

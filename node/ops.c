@@ -222,7 +222,7 @@ ops_store_check_verb(struct api_req *r)
 {
     struct store_check_report c;
     json_t *rep;
-    int rc = store_check_run(r->n, &c);
+    int rc = store_check_run_as(r->n, r->who, &c);
 
     if (rc != RL_OK)
         return api_error(r, 503, NULL, "store check failed: %s", rl_strerror(rc));

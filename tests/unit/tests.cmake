@@ -12,12 +12,9 @@ target_link_libraries(test_policy PRIVATE relaypolicy)
 target_compile_definitions(test_policy PRIVATE POLICY_DIR="${PROJECT_SOURCE_DIR}/policy")
 relay_unit_test(test_link_seal)
 relay_unit_test(test_keys)
-# test_account runs the writer, so it takes the node's files that account
-# work reaches (no links, no transport)
-add_executable(test_account unit/test_account.c ${PROJECT_SOURCE_DIR}/node/account.c
-  ${PROJECT_SOURCE_DIR}/node/writer.c ${PROJECT_SOURCE_DIR}/node/router.c
-  ${PROJECT_SOURCE_DIR}/node/held.c ${PROJECT_SOURCE_DIR}/node/node.c
-  ${PROJECT_SOURCE_DIR}/node/store_check.c)
-target_link_libraries(test_account PRIVATE relaycore ${CMOCKA_LIB})
+# test_account runs the writer as the node does (relaynode: the daemon
+# without main)
+add_executable(test_account unit/test_account.c)
+target_link_libraries(test_account PRIVATE relaynode ${CMOCKA_LIB})
 add_test(NAME unit.test_account COMMAND test_account)
 set_tests_properties(unit.test_account PROPERTIES TIMEOUT 60)
