@@ -30,6 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "deployments"))
 from federation import Federation, free_port  # noqa: E402
 
+import pb  # noqa: E402
+
 PASSWORD = "correct horse battery"
 
 
@@ -136,6 +138,17 @@ class ApiNode:
 
     def unix(self, method, path, body=None, headers=None, raw=None):
         return call(UnixHTTP(self.sock), method, path, body, headers, raw)
+
+    def audit(self):
+        """audit - (what, actor, peer, detail) of every audit entry"""
+        st, _, rep = self.unix("GET", "/api/v1/audit/entries?from=1")
+        if st != 200:
+            raise AssertionError("audit entries: %d %s" % (st, rep))
+        out = []
+        for h in rep["entries"]:
+            f = pb.decode(bytes.fromhex(h))
+            out.append(tuple(f[k][0].decode() if f.get(k) else "" for k in (3, 8, 5, 6)))
+        return out
 
     def add_operator(self, name, role, password=PASSWORD):
         st, _, rep = self.unix("POST", "/api/v1/operators",
@@ -457,6 +470,12 @@ class ApiTest(unittest.TestCase):
         st, h, rep = TcpClient("127.0.0.1", port).login("carol")
         self.assertEqual(st, 429, rep)
         self.assertIn("failed logins for address 127.0.0.1", n.log_text())
+        # every checked attempt is audited with the name given and the peer;
+        # the locked ones are not (no password check was made)
+        logins = [(w, a, p) for w, a, p, _ in n.audit() if w.startswith("login")]
+        self.assertEqual(logins.count(("login-failed", "alice", "127.0.0.1")), 5)
+        self.assertEqual(logins.count(("login", "carol", "127.0.0.1")), 1)
+        self.assertEqual(len(logins), 5 + 1 + 15)
 
     def test_idle_tcp_peers_do_not_exhaust_the_node(self):
         """issue 10 item 1: one address holding many idle TCP connections gets
