@@ -114,10 +114,10 @@ read_password(const char *name, char *pw)
 static json_t *
 operator_body(const char *name, const char *role)
 {
-    char *pw = sodium_malloc(PASSWORD_MAX + 2);
     json_t *body = NULL;
+    char *pw;
 
-    if (sodium_init() < 0 || pw == NULL) {
+    if (sodium_init() < 0 || (pw = sodium_malloc(PASSWORD_MAX + 2)) == NULL) {
         fprintf(stderr, "relayctl: %s: cannot start libsodium\n", G.verb);
         return NULL;
     }
