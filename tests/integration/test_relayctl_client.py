@@ -217,6 +217,9 @@ class RelayctlClientTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("cannot reach node at %s" % gone, r.stderr)
         self.assertNotIn("retrying", r.stderr)
+        r = self.ctl("status", sock="/tmp/" + "x" * 120)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("API socket path too long (125 bytes, limit 107)", r.stderr)
         self.node.replies[("GET", "/api/v1/status")] = (200, b"<html>hello</html>")
         r = self.ctl("status")
         self.assertEqual(r.returncode, 2)
@@ -300,6 +303,34 @@ class RelayctlClientTest(unittest.TestCase):
             r = subprocess.run([CTL] + args, capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 0, (args, r.stderr))
             self.assertIn(says, r.stdout)
+
+    def test_list_all_follows_the_cursor(self):
+        """issue 10 item 3: list --all asks for each next page with its cursor"""
+        page = {"ok": True, "incidents": [], "counts": {"real": 0, "drill": 0}, "total": 0}
+        self.node.replies[("GET", "/api/v1/incidents")] = (200, dict(page, next="c 2"))
+        self.node.replies[("GET", "/api/v1/incidents?cursor=c%202")] = (200, dict(page, next=None))
+        r = self.ctl("list", "--all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([q["path"] for q in self.node.requests],
+                         ["/api/v1/incidents", "/api/v1/incidents?cursor=c%202"])
+
+    def test_enrol_signs_here_and_posts_the_change(self):
+        """issue 10 item 3: enrol reads the directory sequence (GET /api/v1/status) and
+        posts the root-signed change (a write) to /api/v1/directory/changes"""
+        root = os.path.join(self.tmp, "root.key")
+        subprocess.run([CTL, "keygen", root], check=True, capture_output=True)
+        self.node.replies[("GET", "/api/v1/status")] = (200, {"ok": True, "directory_seq": 4})
+        self.node.replies[("POST", "/api/v1/directory/changes")] = (200, {"ok": True, "seq": 5})
+        r = self.ctl("enrol", "--root", root, "--id", "ag-new", "--tier", "agency",
+                     "--parent", "taipei", "--key", "cd" * 32)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("directory change 5 applied", r.stdout)
+        st, ch = self.node.requests
+        self.assertEqual((st["method"], st["path"]), ("GET", "/api/v1/status"))
+        self.assertEqual((ch["method"], ch["path"]), ("POST", "/api/v1/directory/changes"))
+        self.assertRegex(ch["body"]["change"], r"^([0-9a-f]{2})+$")
+        self.assertNotIn(open(root).read().split()[-1], ch["body"]["change"])  # no secret
+        self.assertRegex(ch["headers"]["idempotency-key"], KEY_RE)
 
     def test_audit_export_pages(self):
         """issue 10 item 3: audit export reads GET /api/v1/audit/entries page by page"""

@@ -316,7 +316,10 @@ ctl_call(struct ctl_req *q, int tmo_ms, json_t **out)
                 fprintf(stderr, "relayctl: the node answered attempt %d\n", attempt);
             break;
         }
-        if (rv == CURLE_OUT_OF_MEMORY || !q->writes || attempt == CTL_ATTEMPTS) {
+        /* a large request cut off while sending was most likely refused for
+         * its size: sending it again would only be refused again */
+        if (rv == CURLE_OUT_OF_MEMORY || !q->writes || attempt == CTL_ATTEMPTS ||
+            (rv == CURLE_SEND_ERROR && txt && strlen(txt) > CTL_BIG_REQUEST)) {
             if (q->writes && attempt > 1)
                 fprintf(stderr, "relayctl: %s: gave up after %d attempts: whether the "
                                 "node did it is unknown; run the same command again "
