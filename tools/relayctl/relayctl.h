@@ -68,16 +68,28 @@ void opt_set(struct args *a, const char *name, const char *val);
 int parse_int(const char *s, long long min, long long max, long long *out);
 
 /* client.c */
+/* ctl_socket - -s, or [node] api_socket of -c (static storage); NULL after
+ * a message. */
 const char *ctl_socket(void);
+/* ctl_set - fill q; body is taken (freed when the path does not fit, -1). */
 int ctl_set(struct ctl_req *q, const char *method, json_t *body, int writes,
             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* ctl_esc - s percent-encoded for a path or query; a ring buffer, valid
+ * for 16 more calls. */
 const char *ctl_esc(const char *s);
+/* ctl_call - send q (q->body always consumed); 0 with *out the answer (the
+ * caller decrefs it), 1 after an error reply, 2 after no usable reply (*out
+ * NULL); both printed. */
 int ctl_call(struct ctl_req *q, int tmo_ms, json_t **out);
+/* ctl_quiet - ctl_call without printing the reply for --json. */
 int ctl_quiet(struct args *a, struct ctl_req *q, json_t **rep);
+/* ctl_fetch - ctl_quiet of a request that writes nothing; body taken. */
 int ctl_fetch(struct args *a, json_t **rep, const char *method, json_t *body, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
 
-/* show.c */
+/* show.c: term_safe, jtext and jget return s itself or a ring buffer
+ * (valid for 32 more calls), never memory the caller frees; each show_*
+ * prints one kind of answer and returns the exit status. */
 const char *term_safe(const char *s);
 const char *jtext(const json_t *v);
 const char *jget(const json_t *obj, const char *key);
@@ -94,7 +106,9 @@ int show_audit(struct args *a, const json_t *rep);
 int show_store(struct args *a, const json_t *rep);
 int show_drill_reply(struct args *a, const json_t *rep);
 
-/* verbs.c */
+/* verbs.c: each req_* fills q (see struct cmd). read_form - a JSON object
+ * from file or stdin ("-" or NULL), the caller's to decref; NULL after a
+ * message. */
 json_t *read_form(const char *file);
 int req_form(struct args *a, struct ctl_req *q);
 int req_update(struct args *a, struct ctl_req *q);
