@@ -58,9 +58,10 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = s
 
 
-def api_call(sock, method, path, body=None, headers=None, timeout=10.0):
-    """api_call - one request to the API on Unix socket sock: (status, JSON
-    reply, or None when the body is not JSON)"""
+def api_call_full(sock, method, path, body=None, headers=None, timeout=10.0):
+    """api_call_full - one request to the API on Unix socket sock: (status,
+    JSON reply or None when the body is not JSON, headers with lower-case
+    names)"""
     conn = UnixHTTPConnection(sock, timeout)
     try:
         data = None if body is None else json.dumps(body).encode()
@@ -68,15 +69,24 @@ def api_call(sock, method, path, body=None, headers=None, timeout=10.0):
         if data is not None:
             hdrs["Content-Type"] = "application/json"
         hdrs.update(headers or {})
-        conn.request(method, path, body=data, headers=hdrs)
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered before the whole body was read (413): read that answer
         r = conn.getresponse()
         raw = r.read()
+        got = {k.lower(): v for k, v in r.getheaders()}
         try:
-            return r.status, json.loads(raw.decode()) if raw else None
+            return r.status, json.loads(raw.decode()) if raw else None, got
         except ValueError:
-            return r.status, None
+            return r.status, None, got
     finally:
         conn.close()
+
+
+def api_call(sock, method, path, body=None, headers=None, timeout=10.0):
+    """api_call - api_call_full without the headers: (status, JSON reply)"""
+    return api_call_full(sock, method, path, body, headers, timeout)[:2]
 
 
 class Federation:
@@ -269,6 +279,10 @@ class Federation:
     def api(self, nid, method, path, body=None, headers=None, timeout=10.0):
         """api - one HTTP request to nid's API socket: (status, JSON reply)"""
         return api_call(self.nodes[nid]["api_socket"], method, path, body, headers, timeout)
+
+    def api_full(self, nid, method, path, body=None, headers=None, timeout=10.0):
+        """api_full - as api, and the reply's headers (lower-case names)"""
+        return api_call_full(self.nodes[nid]["api_socket"], method, path, body, headers, timeout)
 
     def ctl_raw(self, nid, *args, timeout_ms=None, stdin=None):
         cmd = [self.ctl_bin, "-c", self.nodes[nid]["config"]]

@@ -218,6 +218,11 @@ class FedTest(unittest.TestCase):
         (status, JSON reply)"""
         return self.fed.api(nid, method, path, body, headers, timeout_s)
 
+    def api_full(self, nid, method, path, body=None, headers=None, timeout_s=10):
+        """api_full - as api, and the reply's headers (lower-case names):
+        (status, JSON reply, headers)"""
+        return self.fed.api_full(nid, method, path, body, headers, timeout_s)
+
     def until(self, cond, what, timeout=15.0):
         """until - poll a condition on node state until it holds (returns its
         value) or timeout seconds pass (fails the test naming what); for
