@@ -84,6 +84,11 @@ ctl_socket(void)
         }
         G.sock = keys[0];
     }
+    if (strncmp(G.sock, "ipc://", 6) == 0) {
+        fprintf(stderr, "relayctl: %s: the nng control socket is gone: give the path of the "
+                        "node's API socket (api_socket)\n", G.sock);
+        return NULL;
+    }
     if (strlen(G.sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         fprintf(stderr, "relayctl: API socket path too long (%zu bytes, limit %zu): %s\n",
                 strlen(G.sock), sizeof(((struct sockaddr_un *)0)->sun_path) - 1, G.sock);
