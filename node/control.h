@@ -11,10 +11,6 @@
 
 struct work;
 
-/* The old control socket's write verbs: relayctl's until it moves to the
- * HTTP API (issue 10), then removed. */
-#define CONTROL_WRITE_VERBS {"submit", "drill", "dir-change", "release", "drop", NULL}
-
 /* control_commit - run wk through the writer for request r: with an
  * Idempotency-Key, answer (borrowed: the reply the verb will give on
  * success) is kept with the work, and a concurrent retry's first answer

@@ -30,6 +30,7 @@ relay_integration_test(hostile)
 relay_integration_test(children)
 relay_integration_test(forward_secrecy)
 relay_integration_test(fanout)
+relay_integration_test(relayctl_client)
 # floods of connections: run alone, so that they do not slow the others
 set_tests_properties(integration.hostile PROPERTIES RUN_SERIAL TRUE)
 relay_integration_test(api)
