@@ -15,12 +15,18 @@
  *
  * A request's body is read by us, never by MHD's POST processor: up to
  * 2 * max_message_bytes + 4096 bytes (a report form carries at most one
- * message's worth of text, JSON escaping may double it), past that the
- * request is answered 413 at once and the rest is not read (MHD closes the
- * connection after the reply). A non-empty body must be a JSON object.
+ * message's worth of text, JSON escaping may double it). A Content-Length
+ * over that is answered 413 at once and the body is not read (MHD closes
+ * the connection after the reply); a chunked body found too large while
+ * read is dropped as it comes (never buffered) and answered 413 at its end,
+ * or the connection closed past HTTP_DISCARD_MAX. A non-empty body must be
+ * a JSON object.
  * Replies carry Cache-Control: no-store and X-Content-Type-Options:
  * nosniff; a GET's 200 JSON reply an ETag, the BLAKE2b-128 of its bytes,
  * and a matching If-None-Match gets 304 without the body.
+ *
+ * The TCP listener starts first, so that once the Unix socket answers (what
+ * the tests and relayctl wait on) every listener is up.
  *
  * Threads: each listener is its own daemon with MHD's internal poll thread
  * and one thread per connection (poll(), not select(), so descriptors above
