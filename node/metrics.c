@@ -395,7 +395,8 @@ metrics_render(const struct metrics_snapshot *s)
         fprintf(f, "relay_dues_overdue{kind=\"%s\"} %llu\n", policy_deadline_name(i),
                 (unsigned long long)s->inc.overdue[i]);
     head(f, "relay_incident_scan_duration_seconds", "gauge",
-         "Time the last scan of the incidents took (its result is kept a few seconds).");
+         "Time the last scan of the incidents took (its result is kept 1 s, or ten times "
+         "that time).");
     fprintf(f, "relay_incident_scan_duration_seconds %.6f\n", s->inc.scan_seconds);
 
     /* the store's map (hooks: their queue depth is exported once hooks

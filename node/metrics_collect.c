@@ -9,9 +9,11 @@
  *
  * The incident figures (open by level, overdue by kind) need a pass over
  * every incident record, so their result is kept: a scrape reuses it for
- * SCAN_TTL_MS, or ten times what the scan took if that is longer (so that
- * scans never take more than a tenth of the time however many incidents
- * there are), and under a manual clock until the clock moves. One scrape
+ * SCAN_TTL_MS (1 s), or ten times what the scan took if that is longer, so
+ * that scans take at most a tenth of one core however often the node is
+ * scraped and however many incidents it holds (measured: 77 ms at 10,000
+ * incidents, 480 ms at 100,000, test_metrics); under a manual clock it is
+ * taken again as soon as the clock moves. One scrape
  * scans at a time; the others meanwhile answer with the last result.
  *
  * DIAGNOSTICS: a store that cannot be read gives 503 naming the error.
@@ -38,7 +40,7 @@
 #define RELAY_VERSION "unknown"
 #endif
 
-#define SCAN_TTL_MS 5000
+#define SCAN_TTL_MS 1000
 #define WRITER_STUCK_MS 15000 /* a group commit running longer is stuck */
 
 _Static_assert(POL_D_N == sizeof(((struct metrics_incidents *)0)->overdue) /
