@@ -399,8 +399,9 @@ metrics_render(const struct metrics_snapshot *s)
          "that time).");
     fprintf(f, "relay_incident_scan_duration_seconds %.6f\n", s->inc.scan_seconds);
 
-    /* the store's map (hooks: their queue depth is exported once hooks
-     * exist, issue 12) */
+    /* hook queue depth: left out, hooks do not exist yet (issue 12) */
+
+    /* the store's map */
     one(f, "relay_store_map_size_bytes", "gauge", "Size of the LMDB map now.",
         s->map_bytes);
     one(f, "relay_store_map_used_bytes", "gauge",
