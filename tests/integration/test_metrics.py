@@ -25,7 +25,8 @@ from test_refusal import LinkTest, body, envelope
 
 HTTP_C = os.path.join(relaytest.ROOT, "node", "http.c")
 BUILD = os.environ.get("RELAY_BUILD", os.path.join(relaytest.ROOT, "build"))
-PROMTOOL = os.path.join(BUILD, "promtool", "usr", "bin", "promtool")
+PROMTOOL = (os.environ.get("RELAY_PROMTOOL") or
+            os.path.join(BUILD, "promtool", "usr", "bin", "promtool"))
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
 

@@ -13,4 +13,4 @@ target_compile_definitions(test_policy PRIVATE POLICY_DIR="${PROJECT_SOURCE_DIR}
 relay_unit_test(test_link_seal)
 relay_unit_test(test_keys)
 relay_unit_test(test_metrics)
-target_compile_definitions(test_metrics PRIVATE PROMTOOL="${CMAKE_BINARY_DIR}/promtool/usr/bin/promtool")
+target_compile_definitions(test_metrics PRIVATE PROMTOOL="${RELAY_PROMTOOL}")
