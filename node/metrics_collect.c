@@ -71,6 +71,21 @@ cache_fresh(int64_t now_ms, int64_t clock_us)
     return now_ms - cache.at_ms < ttl;
 }
 
+/* cache_take - copy the kept result into out if it is still fresh (or, with
+ * any, if there is one at all); 1 when copied */
+static int
+cache_take(struct metrics_incidents *out, int any, int64_t clock_us)
+{
+    int got;
+
+    pthread_mutex_lock(&cache.mu);
+    got = cache.valid && (any || cache_fresh(clock_mono_ms(), clock_us));
+    if (got)
+        *out = cache.inc;
+    pthread_mutex_unlock(&cache.mu);
+    return got;
+}
+
 /* collect_incidents - the kept result, or a new scan when it is stale */
 static int
 collect_incidents(struct node *n, struct metrics_incidents *out)
@@ -78,27 +93,19 @@ collect_incidents(struct node *n, struct metrics_incidents *out)
     int64_t clock_us = clock_now_us();
     struct metrics_incidents inc;
     struct store_txn t;
-    int rc, got = 0;
+    int rc;
 
-    pthread_mutex_lock(&cache.mu);
-    if (cache_fresh(clock_mono_ms(), clock_us)) {
-        *out = cache.inc;
-        got = 1;
-    }
-    pthread_mutex_unlock(&cache.mu);
-    if (got)
+    if (cache_take(out, 0, clock_us))
         return RL_OK;
     if (pthread_mutex_trylock(&cache.scan_mu) != 0) {
         /* another scrape scans now: its last result, or wait for this one */
-        pthread_mutex_lock(&cache.mu);
-        if (cache.valid) {
-            *out = cache.inc;
-            got = 1;
-        }
-        pthread_mutex_unlock(&cache.mu);
-        if (got)
+        if (cache_take(out, 1, clock_us))
             return RL_OK;
         pthread_mutex_lock(&cache.scan_mu);
+    }
+    if (cache_take(out, 0, clock_us)) { /* scanned while we waited */
+        pthread_mutex_unlock(&cache.scan_mu);
+        return RL_OK;
     }
     if ((rc = store_begin(n->store, 0, &t)) == RL_OK) {
         rc = metrics_scan_incidents(&t, clock_us, &inc);
