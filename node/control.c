@@ -43,6 +43,7 @@
 #include "drill.h"
 #include "filing.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "ops.h"
 #include "session.h"
@@ -59,6 +60,9 @@ static json_t *ctl_index_verb(struct api_req *r);
 /* The API: every verb of every listener (docs/api.md documents each). */
 static const struct api_verb api_verbs[] = {
     {"GET", "/api/v1", ctl_index_verb, 0, ROLE_VIEWER},
+    {"GET", "/healthz", health_verb, PUB, ROLE_NONE},
+    {"GET", "/readyz", ready_verb, LOOP, ROLE_VIEWER},
+    {"GET", "/metrics", metrics_verb, LOOP, ROLE_VIEWER},
     {"GET", "/api/v1/status", view_status_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/incidents", view_incidents_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/incidents/{id}", view_incident_verb, 0, ROLE_VIEWER},

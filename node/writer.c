@@ -18,6 +18,7 @@
 #include "dirlog.h"
 #include "held.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "router.h"
 
@@ -594,6 +595,9 @@ group_log(struct writer *w, struct work *list)
 
     for (struct work *wk = list; wk; wk = wk->next) {
         const char *peer = wk->peer ? wk->peer : "local";
+        if (wk->type == WORK_INBOUND && (wk->rc == RL_EFULL || wk->rc == RL_ECORRUPT))
+            metrics_note_refused(wk->rc == RL_EFULL ? METRICS_R_STORE_FULL : METRICS_R_DAMAGED,
+                                 wk->n);
         if (wk->type == WORK_ACCOUNT || wk->type == WORK_AUDIT) {
             group_log_operator(wk);
             continue;
@@ -645,6 +649,12 @@ group_log(struct writer *w, struct work *list)
             else
                 strcpy(hex, "-");
             if (it->refused)
+                metrics_note_refused(it->reason, 1);
+            else if (it->status == RL_EDUP)
+                metrics_note_duplicate(1);
+            else
+                metrics_note_stored(1);
+            if (it->refused)
                 log_warn("msg=%s peer=%s refused: %s", hex, peer, it->why);
             else if (it->status == RL_EDUP)
                 log_info("msg=%s peer=%s duplicate %s dropped", hex, peer,
@@ -655,6 +665,7 @@ group_log(struct writer *w, struct work *list)
                          b->drill ? " [DRILL]" : "");
         }
     }
+    metrics_note_stored(w->nlocal); /* receipts and notices made here */
     for (size_t i = 0; i < w->nlocal; i++) {
         const Relay__Body *b = w->local[i].body;
         env_id_hex(b->id.data, hex);
@@ -685,6 +696,7 @@ group_run(struct writer *w, struct work *list)
     struct store *s = w->node->store;
     struct store_txn t;
     int full = store_nearly_full(s);
+    uint64_t t0 = 0; /* when the last commit began (0: none did) */
     int rc;
 
     for (;;) {
@@ -695,10 +707,13 @@ group_run(struct writer *w, struct work *list)
             return;
         }
         rc = group_apply(w, &t, list, full);
-        if (rc == RL_OK)
+        t0 = 0;
+        if (rc == RL_OK) {
+            t0 = metrics_clock_ns();
             rc = store_commit(&t);
-        else
+        } else {
             store_abort(&t);
+        }
         if (rc == RL_EFULL && !full) {
             if (store_grow(s) != RL_OK)
                 full = 1;
@@ -709,12 +724,14 @@ group_run(struct writer *w, struct work *list)
              * was logged with its key: refuse the message, so that its sender
              * keeps it, and run the rest of the group again */
             w->poison->refused = 1;
+            w->poison->reason = METRICS_R_DAMAGED;
             snprintf(w->poison->why, sizeof(w->poison->why), "%s",
                      "a record it needs is damaged at this node (relayctl store check)");
             continue;
         }
         break;
     }
+    metrics_commit_done(t0, rc); /* the last commit's time; the group's result */
     if (rc == RL_EFULL) {
         char why[128];
         snprintf(why, sizeof(why),
@@ -765,7 +782,9 @@ writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (list == NULL)
             break;
+        metrics_writer_busy(clock_mono_ms());
         group_run(w, list);
+        metrics_writer_busy(0);
         group_reset(w);
         pthread_mutex_lock(&w->mu);
         for (struct work *wk = list, *next; wk; wk = next) {

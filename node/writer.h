@@ -28,6 +28,7 @@ struct work_item {
     int status;         /* out: RL_OK stored, RL_EDUP already stored */
     int transient;      /* set by the verifier with refused: the sender may
                          * try again later (freshness window, clock skew) */
+    int reason;         /* with refused: enum metrics_refusal (metrics.h) */
 };
 
 enum work_type {
