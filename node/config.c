@@ -53,7 +53,6 @@ static const struct cfg_row cfg_table[] = {
     {"poll_hold_ms", CFG_INT, OFF(poll_hold_ms), "30000", 10, 600000},
     {"link_workers", CFG_INT, OFF(link_workers), "32", 2, 1024},
     {"link_pipeline", CFG_INT, OFF(link_pipeline), "0", 0, 1},
-    {"control_workers", CFG_INT, OFF(control_workers), "16", 1, 1024},
     {"debug", CFG_INT, OFF(debug), "0", 0, 1},
     {"max_age_s", CFG_INT, OFF(max_age_s), "604800", 60, 31622400},
     {"max_future_s", CFG_INT, OFF(max_future_s), "300", 1, 31622400},

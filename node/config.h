@@ -54,8 +54,6 @@ struct config {
     int64_t poll_hold_ms;       /* how long a parent holds an empty poll */
     int64_t link_workers;       /* parent-side request threads */
     int64_t link_pipeline;      /* 1: send the next batch before the last one's deletion commits */
-    int64_t control_workers;    /* unused since the HTTP API (a thread per connection,
-                                 * node/http.c); kept so that older configs load */
     int64_t debug;              /* 1: debug log lines */
     int64_t max_age_s;          /* messages created longer ago are refused (replay) */
     int64_t max_future_s;       /* ... and those created this far ahead (clock skew) */

@@ -275,7 +275,6 @@ retry_max_ms = 30000
 link_timeout_ms = 10000
 poll_hold_ms = 1000
 link_workers = 32
-control_workers = 16
 debug = 1
 """.format(k=PK_HEX)
 
@@ -414,7 +413,7 @@ DICTS = {
                "store", "key", "directory", "policy", "clock", "system", "manual:",
                "map_mb", "map_max_mb", "max_message_bytes", "batch_max", "retry_min_ms",
                "retry_max_ms", "link_timeout_ms", "poll_hold_ms", "link_workers",
-               "control_workers", "debug", "agency", "city", "ministry", "national",
+               "debug", "agency", "city", "ministry", "national",
                "office", "parent", "sector", "role", "contact", "homeland", "nsc",
                "ci-group", "energy", "health", " = ", "2026-11-21T00:00:00Z", PK_HEX],
     "policy": ["[regime]", "[levels]", "[deadlines]", "[escalation]", "[priority]",

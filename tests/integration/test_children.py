@@ -26,7 +26,7 @@ class Children(relaytest.FedTest):
     # two workers for twelve children, polls held 30 s: with a thread per
     # held poll nothing else would be served for up to 30 s
     SETTINGS = {"retry_min_ms": 20, "retry_max_ms": 500, "link_timeout_ms": 3000,
-                "poll_hold_ms": 30000, "link_workers": 2, "control_workers": 2,
+                "poll_hold_ms": 30000, "link_workers": 2,
                 "link_pipeline": 1}  # the pipelined sender is exercised here
 
     def down_links(self):

@@ -175,7 +175,6 @@ test_valid_defaults(void **state)
     assert_int_equal(cfg.poll_hold_ms, 30000);
     assert_int_equal(cfg.link_workers, 32);
     assert_int_equal(cfg.link_pipeline, 0);
-    assert_int_equal(cfg.control_workers, 16);
     assert_int_equal(cfg.debug, 0);
 }
 
