@@ -459,12 +459,15 @@ submit_all(int64_t *first_us, int64_t *last_us, long *late, int64_t *max_lag)
     if (w == NULL)
         return fail("out of memory");
     /* every worker's connection is open before the first report, as the
-     * req sockets were dialled before */
+     * req sockets were dialled before; wait_ready's is closed, so that the
+     * agency holds exactly C */
+    bench_api_close(procs[AG].api);
+    procs[AG].api = NULL;
     while (rv == 0 && nopen < C &&
            (w[nopen].api = bench_api_open(procs[AG].sock, BENCH_CALL_TIMEOUT_MS)) != NULL) {
         const char *why = bench_api_connect(w[nopen++].api);
-        if (why)
-            rv = fail("cannot connect to the agency: %s", why);
+        if (why) /* e.g. over the node's limit of API connections */
+            rv = fail("cannot open connection %ld of %ld to the agency: %s", nopen, C, why);
     }
     if (rv == 0 && nopen < C)
         rv = -1; /* bench_api_open said why */
