@@ -12,9 +12,9 @@
  * submits N reports to the agency's HTTP API (POST /api/v1/reports on its
  * Unix socket, bench_api.c: C requests in flight, one per worker thread and
  * connection, or paced open-loop at R per second), and waits until the
- * national node holds
- * all of them. Latency is then read from the national store: the national
- * node's stored hop time minus the agency's signing time (Body.created_us).
+ * national node holds all of them. Latency is then read from the national
+ * store: the national node's stored hop time minus the agency's signing
+ * time (Body.created_us).
  *
  * DIAGNOSTICS: exit 0 when every report arrived; 1 on any failure (a node
  * that does not start or exits badly, a refused submission, a missing
