@@ -5,7 +5,8 @@ A topology file (INI: one section per node with tier, parent, city, sector)
 becomes, under one data folder: a key pair per node (made by relayctl
 keygen), the shared directory.ini, one node config per node, and a state
 file. Every listener binds 127.0.0.1 on a port the kernel picked free;
-control sockets are ipc:// paths inside the data folder.
+each node's HTTP API socket (api_socket) is a Unix socket path inside the
+data folder (AF_UNIX paths hold at most 107 bytes: keep the folder short).
 
     federation.py init  --topology FILE --dir DIR [--set KEY=VALUE ...]
     federation.py start --dir DIR [NODE ...]
@@ -15,6 +16,7 @@ The integration tests import this module and drive the same class.
 """
 import argparse
 import configparser
+import http.client
 import json
 import os
 import shutil
@@ -33,6 +35,58 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+SUN_PATH_MAX = 107  # bytes of an AF_UNIX socket path
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """UnixHTTPConnection - http.client over a node's API socket"""
+
+    def __init__(self, path, timeout=10.0):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self.unix_path)
+        except OSError:
+            s.close()
+            raise
+        self.sock = s
+
+
+def api_call_full(sock, method, path, body=None, headers=None, timeout=10.0):
+    """api_call_full - one request to the API on Unix socket sock: (status,
+    JSON reply or None when the body is not JSON, headers with lower-case
+    names)"""
+    conn = UnixHTTPConnection(sock, timeout)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        hdrs = {"Accept": "application/json"}
+        if data is not None:
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered before the whole body was read (413): read that answer
+        r = conn.getresponse()
+        raw = r.read()
+        got = {k.lower(): v for k, v in r.getheaders()}
+        try:
+            return r.status, json.loads(raw.decode()) if raw else None, got
+        except ValueError:
+            return r.status, None, got
+    finally:
+        conn.close()
+
+
+def api_call(sock, method, path, body=None, headers=None, timeout=10.0):
+    """api_call - api_call_full without the headers: (status, JSON reply)"""
+    return api_call_full(sock, method, path, body, headers, timeout)[:2]
 
 
 class Federation:
@@ -73,7 +127,7 @@ class Federation:
                 "key": key, "pub": pub,
                 "port": free_port() if sec["tier"] not in ("agency", "office") else 0,
                 "config": os.path.join(self.dir, nid + ".conf"),
-                "control": "ipc://" + os.path.join(self.dir, nid + ".ctl"),
+                "api_socket": self.sock_path(nid),
                 "log": os.path.join(self.dir, nid + ".log"),
                 "store": os.path.join(self.dir, nid + ".db"),
             }
@@ -97,11 +151,20 @@ class Federation:
             self.write_config(nid, settings or {})
         self.save()
 
+    def sock_path(self, nid):
+        """sock_path - nid's API socket in the data folder; refused when too
+        long for AF_UNIX (the node could not bind it)"""
+        path = os.path.join(self.dir, nid + ".sock")
+        if len(path.encode()) > SUN_PATH_MAX:
+            raise ValueError("%s: longer than %d bytes, the AF_UNIX limit: use a shorter "
+                             "data folder" % (path, SUN_PATH_MAX))
+        return path
+
     def write_config(self, nid, settings):
         """write_config - one node's config file"""
         n = self.nodes[nid]
         lines = ["[node]", "id = " + nid, "tier = " + n["tier"],
-                 "control = " + n["control"], "store = " + n["store"],
+                 "api_socket = " + n["api_socket"], "store = " + n["store"],
                  "key = " + n["key"],
                  "directory = " + os.path.join(self.dir, "directory.log"),
                  "root_key = " + self.root_pub]
@@ -142,7 +205,7 @@ class Federation:
         self.save()
 
     def wait_ready(self, nid, timeout=10.0):
-        """wait_ready - until the node answers on its control socket"""
+        """wait_ready - until the node answers on its API socket"""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if nid in self.procs and self.procs[nid].poll() is not None:
@@ -213,6 +276,14 @@ class Federation:
         self.stop(*names, sig=signal.SIGKILL)
 
     # --------------------------------------------------------------- control
+    def api(self, nid, method, path, body=None, headers=None, timeout=10.0):
+        """api - one HTTP request to nid's API socket: (status, JSON reply)"""
+        return api_call(self.nodes[nid]["api_socket"], method, path, body, headers, timeout)
+
+    def api_full(self, nid, method, path, body=None, headers=None, timeout=10.0):
+        """api_full - as api, and the reply's headers (lower-case names)"""
+        return api_call_full(self.nodes[nid]["api_socket"], method, path, body, headers, timeout)
+
     def ctl_raw(self, nid, *args, timeout_ms=None, stdin=None):
         cmd = [self.ctl_bin, "-c", self.nodes[nid]["config"]]
         if timeout_ms:

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "envelope.h"
+
 static const char *const role_names[] = {"none", "viewer", "reporter", "reviewer", "admin"};
 
 /* api_role_name - the role's name */
@@ -109,4 +112,25 @@ api_int(struct api_req *r, const char *key, long long def, long long min, long l
 bad:
     *err = api_error(r, 400, key, "%s: must be an integer from %lld to %lld", key, min, max);
     return -1;
+}
+
+/* api_time - an ISO 8601 UTC time, or null for 0 */
+json_t *
+api_time(int64_t us)
+{
+    char buf[40];
+
+    if (us == 0)
+        return json_null();
+    clock_format_iso(us, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+/* api_id - args[key] as a 16-byte id (32 hex digits); 0 or -1 */
+int
+api_id(struct api_req *r, const char *key, uint8_t id[16])
+{
+    const char *s = api_str(r, key);
+
+    return s && env_id_parse(s, id) == 0 ? 0 : -1;
 }

@@ -116,4 +116,11 @@ int api_int(struct api_req *r, const char *key, long long def, long long min, lo
 /* api_str - args[key] if a string, else NULL. */
 const char *api_str(struct api_req *r, const char *key);
 
+/* api_id - args[key] as an id (32 hex digits): 0, or -1 when absent or
+ * malformed. */
+int api_id(struct api_req *r, const char *key, uint8_t id[16]);
+
+/* api_time - an ISO 8601 UTC time, or JSON null for 0. */
+json_t *api_time(int64_t us);
+
 #endif

@@ -34,7 +34,6 @@ static const struct cfg_row cfg_table[] = {
     {"id", CFG_STR, OFF(id), NULL, 1, 63},
     {"tier", CFG_TIER, OFF(tier), NULL, 0, 0},
     {"listen", CFG_STR, OFF(listen), OPT, 0, CONFIG_STR - 1},
-    {"control", CFG_STR, OFF(control), NULL, 1, CONFIG_STR - 1},
     {"upstream", CFG_STR, OFF(upstream), OPT, 0, CONFIG_STR - 1},
     {"upstream_key", CFG_KEY, OFF(upstream_key), OPT, 0, 0},
     {"store", CFG_STR, OFF(store), NULL, 1, CONFIG_STR - 1},
@@ -61,6 +60,11 @@ static const struct cfg_row cfg_table[] = {
     {"held_retry_min_ms", CFG_INT, OFF(held_retry_min_ms), "30000", 10, 86400000},
     {"held_retry_max_ms", CFG_INT, OFF(held_retry_max_ms), "3600000", 10, 86400000},
     {"max_skew_s", CFG_INT, OFF(max_skew_s), "60", 1, 31622400},
+    {"api_socket", CFG_STR, OFF(api_socket), NULL, 1, CONFIG_SUN_PATH - 1},
+    {"http_listen", CFG_STR, OFF(http_listen), OPT, 0, 63},
+    {"tls_cert", CFG_STR, OFF(tls_cert), OPT, 0, CONFIG_STR - 1},
+    {"tls_key", CFG_STR, OFF(tls_key), OPT, 0, CONFIG_STR - 1},
+    {"session_idle_s", CFG_INT, OFF(session_idle_s), "1800", 1, 86400},
 };
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
 
@@ -238,19 +242,84 @@ config_check_urls(struct cfg_load *L)
     static const struct {
         const char *key, *scheme, *what;
     } rows[] = {
-        {"control", "ipc://", "must be an ipc:// URL (a local socket path)"},
         {"upstream", "tcp://", "must be a tcp:// URL (the parent's listen address)"},
         {"listen", "tcp://", "must be a tcp:// URL (where children dial in)"},
     };
     const struct config *c = L->c;
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        const char *v = strcmp(rows[i].key, "control") == 0    ? c->control
-                        : strcmp(rows[i].key, "upstream") == 0 ? c->upstream
-                                                               : c->listen;
+        const char *v = strcmp(rows[i].key, "upstream") == 0 ? c->upstream : c->listen;
         if (*v && strncmp(v, rows[i].scheme, strlen(rows[i].scheme)) != 0)
             cfg_error(L, cfg_line(L, rows[i].key), rows[i].key, "%s", rows[i].what);
     }
+}
+
+/* config_check_http - the HTTP listeners: http_listen is IPv4:PORT, and any
+ * address but 127.0.0.1 needs both TLS files (issue 10 item 1); an idle
+ * expiry under a minute only on the controlled clock (tests) */
+static void
+config_check_http(struct cfg_load *L)
+{
+    const struct config *c = L->c;
+    char host[64];
+    int line = cfg_line(L, "http_listen");
+
+    if (c->http_listen[0]) {
+        uint8_t ip[4];
+        int port;
+        if (config_http_addr(c->http_listen, host, sizeof(host), ip, &port) != 0) {
+            cfg_error(L, line, "http_listen", "'%s' is not IPV4:PORT (e.g. 127.0.0.1:8080)",
+                      c->http_listen);
+        } else if (strcmp(host, "127.0.0.1") != 0 && (!c->tls_cert[0] || !c->tls_key[0])) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "%s is not 127.0.0.1: it needs TLS, and %s missing",
+                     host, !c->tls_cert[0] && !c->tls_key[0] ? "tls_cert and tls_key are"
+                           : !c->tls_cert[0]               ? "tls_cert is"
+                                                           : "tls_key is");
+            cfg_error(L, line, "http_listen", "%s", msg);
+        }
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        cfg_error(L, cfg_line(L, c->tls_cert[0] ? "tls_cert" : "tls_key"),
+                  c->tls_cert[0] ? "tls_key" : "tls_cert", "%s",
+                  "missing: tls_cert and tls_key go together");
+    if ((c->tls_cert[0] || c->tls_key[0]) && !c->http_listen[0])
+        cfg_error(L, cfg_line(L, c->tls_cert[0] ? "tls_cert" : "tls_key"),
+                  c->tls_cert[0] ? "tls_cert" : "tls_key", "%s",
+                  "given without http_listen (TLS is for the TCP listener)");
+    if (c->session_idle_s < 60 && !c->clock_manual)
+        cfg_error(L, cfg_line(L, "session_idle_s"), "session_idle_s", "%s",
+                  "below 60 only with a controlled clock (clock = manual:..., tests)");
+}
+
+/* config_http_addr - split "A.B.C.D:PORT": host text, its 4 bytes, port */
+int
+config_http_addr(const char *s, char *host, size_t hostlen, uint8_t ip[4], int *port)
+{
+    const char *colon = strrchr(s, ':');
+    unsigned a[4];
+    char *end;
+    long p;
+    int used = 0;
+
+    if (colon == NULL || (size_t)(colon - s) >= hostlen)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    if (sscanf(host, "%3u.%3u.%3u.%3u%n", &a[0], &a[1], &a[2], &a[3], &used) != 4 ||
+        host[used] != '\0')
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        if (a[i] > 255)
+            return -1;
+        ip[i] = (uint8_t)a[i];
+    }
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end != '\0' || p < 1 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
 }
 
 /* config_key_line - the line key was given on in c's file, 0 if defaulted */
@@ -313,6 +382,7 @@ config_load(const char *path, struct config *c, char *err, size_t errlen)
     if (c->retry_max_ms < c->retry_min_ms)
         cfg_error(&L, cfg_line(&L, "retry_max_ms"), "retry_max_ms", "%s",
                   "must not be below retry_min_ms");
+    config_check_http(&L);
     if (c->held_retry_max_ms < c->held_retry_min_ms)
         cfg_error(&L, cfg_line(&L, "held_retry_max_ms"), "held_retry_max_ms", "%s",
                   "must not be below held_retry_min_ms");

@@ -15,7 +15,8 @@
 #include "err.h"
 
 #define CONFIG_STR 256
-#define CONFIG_KEYS 40 /* at least the rows of config.c's table */
+#define CONFIG_KEYS 48
+#define CONFIG_SUN_PATH 108 /* sizeof(sockaddr_un.sun_path) on Linux */ /* at least the rows of config.c's table */
 
 enum tier {
     TIER_NONE = 0,
@@ -31,7 +32,6 @@ struct config {
     char id[64];
     int tier;                  /* enum tier */
     char listen[CONFIG_STR];   /* where children dial in; empty for a leaf */
-    char control[CONFIG_STR];  /* ipc:// control socket */
     char upstream[CONFIG_STR]; /* parent's listen URL; empty at the root */
     uint8_t upstream_key[32];  /* parent's public key */
     int have_upstream_key;
@@ -54,13 +54,19 @@ struct config {
     int64_t poll_hold_ms;       /* how long a parent holds an empty poll */
     int64_t link_workers;       /* parent-side request threads */
     int64_t link_pipeline;      /* 1: send the next batch before the last one's deletion commits */
-    int64_t control_workers;    /* control-socket request threads */
+    int64_t control_workers;    /* unused since the HTTP API (a thread per connection,
+                                 * node/http.c); kept so that older configs load */
     int64_t debug;              /* 1: debug log lines */
     int64_t max_age_s;          /* messages created longer ago are refused (replay) */
     int64_t max_future_s;       /* ... and those created this far ahead (clock skew) */
     int64_t held_retry_min_ms;  /* a transient refusal is retried after this ... */
     int64_t held_retry_max_ms;  /* ... doubling up to this (node/held.c) */
     int64_t max_skew_s;         /* parent's clock further off than this: warned */
+    char api_socket[CONFIG_SUN_PATH]; /* the HTTP API's Unix socket (mode 0660, admin) */
+    char http_listen[64];       /* "IPV4:PORT" of the TCP listener; empty: none */
+    char tls_cert[CONFIG_STR];  /* PEM certificate (chain) of the TCP listener */
+    char tls_key[CONFIG_STR];   /* PEM private key of the TCP listener */
+    int64_t session_idle_s;     /* a session unused this long ends (node/session.c) */
     int lines[CONFIG_KEYS];     /* per table row: the line it was given on, 0 defaulted */
 };
 
@@ -79,6 +85,10 @@ int config_key_line(const struct config *c, const char *key);
  */
 int config_load(const char *path, struct config *c, char *err, size_t errlen)
     RL_MUST_CHECK;
+
+/* config_http_addr - split http_listen "A.B.C.D:PORT" into the host text
+ * (hostlen bytes), its address bytes and the port; 0, or -1 if malformed. */
+int config_http_addr(const char *s, char *host, size_t hostlen, uint8_t ip[4], int *port);
 
 /* config_frame_max - the largest frame a link carries (NNG_OPT_RECVMAXSZ):
  * batch_bytes, one envelope over it, framing. Both ends of a link must

@@ -269,10 +269,11 @@ held_drop(struct store_txn *t, struct node *n, const uint8_t id[16],
     return rc;
 }
 
-/* A view: at most HELD_VIEW_MAX records, and how many there are in all. */
+/* A view: a page of records after the first skip, and how many there
+ * are in all. */
 struct held_list {
     json_t *a;
-    size_t total;
+    size_t total, skip, limit;
 };
 
 /* held_json_add - one record as JSON into the list */
@@ -284,7 +285,7 @@ held_json_add(void *arg, const Relay__HeldRecord *r)
     const char *state;
     json_t *o;
 
-    if (l->total++ >= HELD_VIEW_MAX)
+    if (l->total++ < l->skip || json_array_size(l->a) >= l->limit)
         return RL_OK;
     if (r->id.len == 16)
         env_id_hex(r->id.data, hex);
@@ -302,12 +303,12 @@ held_json_add(void *arg, const Relay__HeldRecord *r)
     return o && json_array_append_new(l->a, o) == 0 ? RL_OK : RL_ENOMEM;
 }
 
-/* held_view - the held messages (at most HELD_VIEW_MAX) as a new JSON
- * array, and their number in all in *total */
+/* held_view - a page of the held messages as a new JSON array, and their
+ * number in all in *total */
 json_t *
-held_view(struct store_txn *t, size_t *total)
+held_view(struct store_txn *t, size_t skip, size_t limit, size_t *total)
 {
-    struct held_list l = {json_array(), 0};
+    struct held_list l = {json_array(), 0, skip, limit > HELD_VIEW_MAX ? HELD_VIEW_MAX : limit};
 
     if (l.a == NULL || store_held_each(t, held_json_add, &l) != RL_OK) {
         json_decref(l.a);

@@ -44,9 +44,10 @@ int held_release(struct store_txn *t, struct node *n, const uint8_t id[16],
 int held_drop(struct store_txn *t, struct node *n, const uint8_t id[16],
               const char *peer, const char *reason, int64_t now, int *count) RL_MUST_CHECK;
 
-/* held_view - the held messages (at most HELD_VIEW_MAX, in peer and id
- * order) as a new JSON array the caller owns, their number in all in
- * *total; NULL on a store error. */
-json_t *held_view(struct store_txn *t, size_t *total);
+/* held_view - a page of the held messages (in peer and id order: those
+ * after the first skip, at most limit and HELD_VIEW_MAX) as a new JSON
+ * array the caller owns, their number in all in *total; NULL on a store
+ * error. */
+json_t *held_view(struct store_txn *t, size_t skip, size_t limit, size_t *total);
 
 #endif

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "link_seal.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "store_check.h"
 
@@ -24,10 +25,14 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
     const struct dir_node *author;
     const uint8_t *pk;
     const char *why;
+    uint64_t t0;
+    int64_t now;
 
     memset(it, 0, sizeof(*it));
     if (env_open(buf, len, (size_t)n->cfg.max_message_bytes, &it->m, &why) != RL_OK) {
         it->refused = 1;
+        it->reason = len > (size_t)n->cfg.max_message_bytes ? METRICS_R_TOO_LARGE
+                                                             : METRICS_R_MALFORMED;
         snprintf(it->why, sizeof(it->why), "%s", why);
         return;
     }
@@ -36,6 +41,7 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
         /* transient: an enrolment may not have reached this node yet */
         it->refused = 1;
         it->transient = 1;
+        it->reason = METRICS_R_UNKNOWN_SENDER;
         snprintf(it->why, sizeof(it->why), "unknown author '%.63s'",
                  it->m.body->author);
         return;
@@ -46,33 +52,42 @@ link_verify(struct node *n, const uint8_t *buf, size_t len,
         /* transient too: a rotation may not have reached this node yet */
         it->refused = 1;
         it->transient = 1;
+        it->reason = METRICS_R_KEY;
         snprintf(it->why, sizeof(it->why), "%s: '%s'", why, author->id);
         return;
     }
+    t0 = metrics_clock_ns();
     if (env_verify(&it->m, pk) != RL_OK) {
+        metrics_verify_done(t0);
         it->refused = 1;
+        it->reason = METRICS_R_SIGNATURE;
         snprintf(it->why, sizeof(it->why),
                  "bad signature: does not verify with the key of '%s'",
                  author->id);
         return;
     }
+    metrics_verify_done(t0);
     /* replay with a new id and an old time: judged by the first node, the
      * one the author's own link reaches (relays cannot make new ids, and a
      * backlog a relay held through a long outage is not a replay); then who
      * may send what; then whether this link may relay it */
+    now = clock_now_us();
     if (subtree && strcmp(subtree, author->id) == 0 &&
-        authz_fresh(n, &it->m, clock_now_us(), it->why, sizeof(it->why)) != NULL) {
+        authz_fresh(n, &it->m, now, it->why, sizeof(it->why)) != NULL) {
         /* a clock off on either side: the sender holds it and tries again */
         it->refused = 1;
         it->transient = 1;
+        it->reason = it->m.body->created_us > now ? METRICS_R_FUTURE : METRICS_R_STALE;
         return;
     }
     if (authz_check(n, &it->m, it->why, sizeof(it->why)) != NULL) {
         it->refused = 1;
+        it->reason = METRICS_R_NOT_AUTHORIZED;
         return;
     }
     if (subtree && !dir_in_subtree(d, subtree, author->id)) {
         it->refused = 1;
+        it->reason = METRICS_R_NOT_AUTHORIZED;
         snprintf(it->why, sizeof(it->why),
                  "author '%s' is outside the subtree of link '%s'", author->id,
                  subtree);

@@ -56,6 +56,9 @@ void link_down_stop(struct node *n);
  * answered within link_timeout_ms. *parked (if not NULL): a poll of the
  * child is parked here now. */
 int link_down_connected(struct node *n, size_t ix, int64_t now_ms, int *parked);
+/* link_down_listening - 1 while the listener for children and its workers
+ * run (started, not stopping): /readyz. */
+int link_down_listening(void);
 
 /* link_verify - decode and verify env bytes received from peer into it;
  * refusals are recorded in it (refused, why), never dropped silently. If

@@ -56,6 +56,7 @@
 #include "link_seal.h"
 #include "audit.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 
 /* child_seen_ms holds one slot per directory index: those of the directory
@@ -122,6 +123,7 @@ static struct {
     unsigned full_refused;
     nng_socket sock;
     int open;
+    atomic_int listening;          /* listener and workers run: /readyz */
 } D = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
        .tcv = PTHREAD_COND_INITIALIZER};
 
@@ -409,6 +411,7 @@ down_refuse(struct node *n, struct down_slot *s, int rc, const char *why)
     else
         snprintf(err, sizeof(err), "frame does not authenticate: %s", why);
     link_guard_log(s->pipe, s->sc.from, err);
+    metrics_note_frame_refused(rc);
     link_seal_wipe(&s->sc);
     /* short of memory is no refusal: no answer, the child times out and
      * tries again */
@@ -797,7 +800,15 @@ link_down_start(struct node *n)
     log_info("listening for children on %s: up to %d child connections (open-file "
              "limit), %d workers, polls held up to %lld ms",
              n->cfg.listen, D.max_pipes, D.nthr, (long long)n->cfg.poll_hold_ms);
+    atomic_store(&D.listening, 1);
     return RL_OK;
+}
+
+/* link_down_listening - the listener and its workers run (not stopping) */
+int
+link_down_listening(void)
+{
+    return atomic_load(&D.listening) && !atomic_load(&D.stopping);
 }
 
 /* link_down_stop - answer nothing more: end the parked polls, close the
@@ -809,6 +820,7 @@ link_down_stop(struct node *n)
 
     if (!D.open)
         return;
+    atomic_store(&D.listening, 0);
     atomic_store(&D.stopping, 1);
     store_on_queue(n->store, NULL, NULL);
     pthread_mutex_lock(&D.mu);

@@ -14,8 +14,8 @@
  * opening a socket or changing the store (it may create the empty lock
  * file to test the lock).
  *
- * Starts the writer, the control socket, the downstream listener (if the
- * node has children) and the upstream link (if it has a parent), then
+ * Starts the writer, the HTTP API (node/http.c), the downstream listener
+ * (if the node has children) and the upstream link (if it has a parent), then
  * waits for SIGTERM, SIGINT or SIGHUP (handled like SIGTERM: there is no
  * reload, a changed config or policy needs a restart) and stops in reverse
  * order: sockets first, so no new work arrives, then the writer after it
@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "control.h"
+#include "http.h"
 #include "link.h"
 #include "link_seal.h"
 #include "log.h"
@@ -442,8 +442,8 @@ main(int argc, char **argv)
         log_fatal("cannot start the writer");
     if (timer_start(&n) != RL_OK)
         log_fatal("cannot start the timer");
-    if (control_start(&n, n.cfg.control, (int)n.cfg.control_workers) != RL_OK)
-        log_fatal("%s: key 'control': cannot listen on %s", path, n.cfg.control);
+    if (http_start(&n) != RL_OK)
+        log_fatal("%s: the HTTP API did not start (see above)", path);
     if (n.cfg.listen[0] && link_down_start(&n) != RL_OK)
         log_fatal("%s: key 'listen': cannot listen on %s", path, n.cfg.listen);
     if (n.parent && link_up_start(&n) != RL_OK)
@@ -455,7 +455,7 @@ main(int argc, char **argv)
     log_info("stopping on %s", sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT");
     atomic_store(&n.stopping, 1);
     node_notify(&n);
-    control_stop(&n);
+    http_stop(&n);
     link_up_stop(&n);
     link_down_stop(&n);
     /* once both links are down: the parent's sessions and the static

@@ -3,10 +3,10 @@
  *
  * Threads: the writer (node/writer.c) owns every write transaction; the
  * upstream link (node/link_up.c) runs a sender and a poller; the downstream
- * server (node/link_down.c) and the control socket (node/control.c) run a
- * pool of request threads each. They meet in two places: the writer's work
- * queue, and node->changed, broadcast after every commit so that senders,
- * held polls and control waits look at the store again.
+ * server (node/link_down.c) runs a pool of request threads, the HTTP API
+ * (node/http.c) a thread per connection. They meet in two places: the
+ * writer's work queue, and node->changed, broadcast after every commit so
+ * that senders, held polls and API waits look at the store again.
  */
 #ifndef RELAY_NODE_H
 #define RELAY_NODE_H
@@ -32,6 +32,7 @@ struct rep_pool {
 };
 
 struct link_client;
+struct http_srv;
 
 struct node {
     struct config cfg;
@@ -77,8 +78,8 @@ struct node {
     ProtobufCBinaryData *child_heads; /* per directory index: latest signed
                                        * audit head (under mu) */
 
-    /* control socket */
-    struct rep_pool ctl;
+    /* the operator API's listeners (node/http.c) */
+    struct http_srv *http;
 
     /* due times (node/timer.c) */
     pthread_t timer_thr;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 
 /* add_once - append id to list unless present or equal to skip */
@@ -217,4 +218,44 @@ plan_due_role(const struct directory *d, const char *self,
     if (strcmp(r->target, self) == 0)
         return 1;
     return 0;
+}
+
+/* plan_json - the plan as JSON */
+json_t *
+plan_json(const struct policy *p, const struct plan *pl)
+{
+    json_t *o = json_pack("{s:b,s:s,s:i,s:i,s:b}", "ok", 1, "policy", p->name, "claimed_level",
+                          pl->claimed, "advised_level", pl->advised, "below_advised",
+                          pl->below_advised);
+    json_t *to = json_array(), *h = json_array(), *esc = json_array(), *dues = json_object();
+    char iso[40];
+
+    for (size_t i = 0; i < pl->nreport_to; i++)
+        json_array_append_new(to, json_string(pl->report_to[i]));
+    for (size_t i = 0; i < pl->nhoriz; i++)
+        json_array_append_new(h, json_string(pl->horiz_to[i]));
+    for (unsigned b = 0; b < 4; b++)
+        if (pl->esc & (1u << b))
+            json_array_append_new(esc, json_pack("{s:s,s:s,s:o}", "kind", plan_esc_name(1u << b),
+                                                 "rule", plan_esc_rule(1u << b), "to",
+                                                 pl->esc_to[b] ? json_string(pl->esc_to[b])
+                                                               : json_null()));
+    for (int d = 0; d < POL_D_N; d++)
+        if (pl->due[d]) {
+            clock_format_iso(pl->due[d], iso, sizeof(iso));
+            json_object_set_new(dues, policy_deadline_name(d), json_string(iso));
+        }
+    json_object_set_new(o, "report_to", to);
+    json_object_set_new(o, "copy_to", pl->city ? json_string(pl->city) : json_null());
+    json_object_set_new(o, "horizontal_to", h);
+    json_object_set_new(o, "escalations", esc);
+    {
+        json_t *ea = json_array();
+        for (unsigned b = 0; b < 4; b++)
+            if (pl->esc_advised & (1u << b))
+                json_array_append_new(ea, json_string(plan_esc_name(1u << b)));
+        json_object_set_new(o, "escalations_at_advised_level", ea);
+    }
+    json_object_set_new(o, "dues", dues);
+    return o;
 }

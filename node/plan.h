@@ -12,10 +12,12 @@
 #define RELAY_PLAN_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "directory.h"
 #include "err.h"
+
 #include "policy.h"
 #include "relay.pb-c.h"
 
@@ -56,6 +58,11 @@ void plan_free(struct plan *pl);
  * author whose reporting target is target; NULL when the directory has none. */
 const char *plan_esc_target(const struct directory *d, unsigned bit,
                             const char *author, const char *target);
+/* plan_json - the plan as JSON (what relayctl advise and POST
+ * /api/v1/advise show): {"ok", "policy", "claimed_level", "advised_level",
+ * "below_advised", "report_to", "copy_to", "horizontal_to", "escalations",
+ * "escalations_at_advised_level", "dues"}. */
+json_t *plan_json(const struct policy *p, const struct plan *pl);
 /* plan_esc_name - "ciso", "homeland", "nsc", "pdpa"; plan_esc_rule - its rule ID. */
 const char *plan_esc_name(unsigned bit);
 const char *plan_esc_rule(unsigned bit);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "drill.h"
 #include "log.h"
 #include "node.h"
 #include "plan.h"
@@ -497,95 +498,6 @@ apply_review(struct node *n, Relay__IncidentRecord *r, const Relay__Body *b,
              rv->verdict == RELAY__VERDICT__CHANGE ? "changed to" : "confirmed",
              rv->level, rv->basis, stands, rv->follow_up[0] ? "; follow-up: " : "",
              rv->follow_up);
-}
-
-/* drill_update - a drill answer reached the supervisor that started it */
-static int
-drill_update(struct store_txn *t, const uint8_t notice[16],
-             const uint8_t *incident, int64_t at, int what)
-{
-    Relay__DrillRecord *d;
-    uint8_t did[16];
-    int rc = store_get_drill_notice(t, notice, did);
-
-    if (rc == RL_ENOTFOUND)
-        return RL_OK; /* not a drill started here */
-    if (rc != RL_OK)
-        return rc;
-    if ((rc = store_get_drill(t, did, &d)) != RL_OK)
-        return rc == RL_ENOTFOUND ? RL_OK : rc;
-    for (size_t i = 0; i < d->n_scenarios; i++) {
-        Relay__DrillScenario *s = d->scenarios[i];
-        if (s->notice.len != 16 || memcmp(s->notice.data, notice, 16) != 0)
-            continue;
-        switch (what) {
-        case 'A': if (!s->received_us) s->received_us = at; break;
-        case 'R':
-            if (!s->report_us) {
-                s->report_us = at;
-                free(s->incident.data);
-                s->incident.data = malloc(16);
-                if (s->incident.data == NULL) {
-                    s->incident.len = 0;
-                    relay__drill_record__free_unpacked(d, NULL);
-                    return RL_ENOMEM;
-                }
-                memcpy(s->incident.data, incident, 16);
-                s->incident.len = 16;
-            }
-            break;
-        case 'U': if (!s->response_us) s->response_us = at; break;
-        case 'C': if (!s->closure_us) s->closure_us = at; break;
-        }
-    }
-    rc = store_put_drill(t, d);
-    relay__drill_record__free_unpacked(d, NULL);
-    return rc;
-}
-
-/* drill_started - a drill notice this node sent: add it to its drill */
-static int
-drill_started(struct store_txn *t, struct node *n, const Relay__Body *b)
-{
-    const Relay__Notice *no = b->notice;
-    Relay__DrillRecord *d = NULL, fresh = RELAY__DRILL_RECORD__INIT;
-    Relay__DrillScenario sc = RELAY__DRILL_SCENARIO__INIT, **sv;
-    int rc = store_get_drill(t, no->drill.data, &d);
-
-    if (no->drill.len != 16 || b->n_to != 1)
-        return RL_OK;
-    if (rc == RL_ENOTFOUND) {
-        fresh.id = no->drill;
-        fresh.supervisor = b->author;
-        fresh.started_us = b->created_us;
-        fresh.window_us = n->pol.drill_window_us;
-        d = &fresh;
-    } else if (rc != RL_OK) {
-        return rc;
-    }
-    sc.number = no->scenario;
-    sc.agency = b->to[0];
-    sc.level = no->level;
-    sc.notice = b->id;
-    sc.sent_us = b->created_us;
-    sc.national = no->level >= 3;
-    sv = realloc(d == &fresh ? NULL : d->scenarios, (d->n_scenarios + 1) * sizeof(*sv));
-    if (sv == NULL) {
-        if (d != &fresh)
-            relay__drill_record__free_unpacked(d, NULL);
-        return RL_ENOMEM;
-    }
-    sv[d->n_scenarios++] = &sc;
-    d->scenarios = sv;
-    rc = store_put_drill(t, d);
-    d->n_scenarios--; /* sc is ours */
-    if (rc == RL_OK)
-        rc = store_put_drill_notice(t, b->id.data, no->drill.data);
-    if (d == &fresh)
-        free(sv);
-    else
-        relay__drill_record__free_unpacked(d, NULL);
-    return rc;
 }
 
 /* router_apply_incident - the incident side of a stored message */

@@ -143,7 +143,8 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
         (rc = mdb_dbi_open(txn, "dirlog", flags, &s->dirlog)) ||
         (rc = mdb_dbi_open(txn, "held", flags, &s->held)) ||
         (rc = mdb_dbi_open(txn, "requests", flags, &s->requests)) ||
-        (rc = mdb_dbi_open(txn, "corrupt", flags, &s->corrupt)))
+        (rc = mdb_dbi_open(txn, "corrupt", flags, &s->corrupt)) ||
+        (rc = mdb_dbi_open(txn, "operators", flags, &s->operators)))
         goto fail;
     if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
         store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
@@ -943,6 +944,7 @@ store_audit(struct store_txn *t, int64_t at_us, const char *what,
     }
     e.peer = (char *)(peer ? peer : "");
     e.detail = (char *)(detail ? detail : "");
+    e.actor = (char *)(t->actor ? t->actor : ""); /* "" is not encoded */
     e.prev_hash.data = t->audit_hash;
     e.prev_hash.len = 32;
     put_u64(key, e.seq);

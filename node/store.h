@@ -21,10 +21,12 @@
  *              operator requests' first answers and recent report forms
  *   corrupt    id(16)                 -> CorruptRecord: a message taken out of
  *                                        service by `store check`, kept
+ *   operators  name                   -> OperatorRecord: an account of the
+ *                                        HTTP API (node/account.c)
  *   meta also holds node_id and node_pk, written once by --init: a store
  *   without them, or with another node's, is refused at start.
  *
- * Checked on read (issue 8): messages, incidents and drills end in a
+ * Checked on read (issue 8): messages, incidents, drills and operators end in a
  * 16-byte BLAKE2b tag over key and value (STORE_TAG_LEN); a mismatch is
  * logged with db and key and returned as RL_ECORRUPT, never skipped.
  * audit is re-verified as a hash chain (store_audit_verify), dirlog by its
@@ -68,6 +70,8 @@ struct store_txn {
     uint8_t audit_hash[32];
     char (*queued)[STORE_PEER_MAX]; /* peers given outbox entries (heap) */
     size_t n_queued, cap_queued;
+    const char *actor; /* the operator every store_audit entry names (the
+                        * writer sets it per work, issue 10); NULL: none */
 };
 
 struct outbox_item {
@@ -163,7 +167,7 @@ int store_dirlog_all(struct store_txn *t, ProtobufCBinaryData **v, size_t *n) RL
 
 int store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us) RL_MUST_CHECK;
 
-/* store_audit - append one hash-chained entry. */
+/* store_audit - append one hash-chained entry, naming t->actor if set. */
 int store_audit(struct store_txn *t, int64_t at_us, const char *what,
                 const uint8_t *msg, const char *peer, const char *detail) RL_MUST_CHECK;
 /* store_audit_verify - recompute the chain; *bad is the first changed,
@@ -231,6 +235,21 @@ int store_requests_expire(struct store_txn *t, int64_t before_us, size_t max,
  * 1 when ids are left after the last one returned. Reads nothing else. */
 int store_page_ids(struct store_txn *t, const char *db, const uint8_t *after,
                    size_t max, uint8_t *ids, size_t *n, int *more) RL_MUST_CHECK;
+/* Operator accounts (issue 10, node/store_operator.c), tagged like
+ * messages. store_operator_get: RL_OK with *out unpacked
+ * (relay__operator_record__free_unpacked), RL_ENOTFOUND, RL_ECORRUPT (tag
+ * or decoding; logged) with *out NULL. store_operator_put writes r under
+ * r->name (1..STORE_PEER_MAX-1 bytes), replacing a record of that name.
+ * store_operator_list: every record in name order, *n of them, in *v
+ * (malloc'd array of unpacked records; store_operator_list_free); on
+ * failure (RL_ECORRUPT for a damaged one) *v is NULL and *n 0. */
+int store_operator_get(struct store_txn *t, const char *name,
+                       Relay__OperatorRecord **out) RL_MUST_CHECK;
+int store_operator_put(struct store_txn *t, const Relay__OperatorRecord *r) RL_MUST_CHECK;
+int store_operator_list(struct store_txn *t, Relay__OperatorRecord ***v,
+                        size_t *n) RL_MUST_CHECK;
+void store_operator_list_free(Relay__OperatorRecord **v, size_t n);
+
 /* store_lock - take the exclusive lock <dir>/relay.lock and write our pid
  * in it; *fd stays open for the life of the process. RL_EDUP when another
  * process holds it (its pid in *holder), RL_EIO when it cannot be made. */

@@ -267,6 +267,35 @@ scan_rest(struct scan *s)
     return rc;
 }
 
+/* scan_operator - an account (issue 10): its tag, and that it decodes
+ * under its own name; reported, never moved */
+static int
+scan_operator(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+              int damaged)
+{
+    struct scan *s = arg;
+    Relay__OperatorRecord *o;
+    int ok;
+
+    (*s->count)++;
+    if (damaged)
+        return scan_found(s, key, klen, "checksum does not match");
+    o = relay__operator_record__unpack(NULL, vlen, val);
+    ok = o && strlen(o->name) == klen && memcmp(o->name, key, klen) == 0;
+    if (o)
+        relay__operator_record__free_unpacked(o, NULL);
+    return ok ? 0 : scan_found(s, key, klen, "does not decode as the account of its key");
+}
+
+/* scan_operators - the accounts of the HTTP API */
+static int
+scan_operators(struct scan *s)
+{
+    uint64_t n;
+
+    return scan_db(s, "operators", scan_operator, &n);
+}
+
 /* scan_audit - the hash chain */
 static int
 scan_audit(struct scan *s)
@@ -295,9 +324,11 @@ scan_audit(struct scan *s)
     return RL_OK;
 }
 
-/* store_check_quarantine - k messages to corrupt through the writer */
-int
-store_check_quarantine(struct node *n, const uint8_t (*ids)[16], const char **why, size_t k)
+/* check_quarantine_as - k messages to corrupt through the writer, the
+ * audit entries naming actor (NULL: none) */
+static int
+check_quarantine_as(struct node *n, const uint8_t (*ids)[16], const char **why, size_t k,
+                    const char *actor)
 {
     struct outbox_item *items = calloc(k ? k : 1, sizeof(*items));
     struct work wk;
@@ -312,11 +343,19 @@ store_check_quarantine(struct node *n, const uint8_t (*ids)[16], const char **wh
     wk.acked = items;
     wk.acked_why = why;
     wk.nacked = k;
+    wk.actor = actor;
     rc = writer_run(n, &wk);
     if (rc != RL_OK)
         log_warn("store: damaged messages not moved to corrupt: %s", wk.err);
     free(items);
     return rc;
+}
+
+/* store_check_quarantine - k messages to corrupt through the writer */
+int
+store_check_quarantine(struct node *n, const uint8_t (*ids)[16], const char **why, size_t k)
+{
+    return check_quarantine_as(n, ids, why, k, NULL);
 }
 
 /* check_movable - a finding is a damaged message, to be moved to corrupt */
@@ -328,7 +367,7 @@ check_movable(const struct store_finding *f)
 
 /* check_quarantine - move the damaged messages a scan found to corrupt */
 static int
-check_quarantine(struct node *n, struct store_check_report *r)
+check_quarantine(struct node *n, struct store_check_report *r, const char *actor)
 {
     uint8_t (*ids)[16];
     const char **why;
@@ -350,7 +389,7 @@ check_quarantine(struct node *n, struct store_check_report *r)
     for (size_t i = 0; i < r->n; i++)
         if (check_movable(&r->found[i]) && env_id_parse(r->found[i].key, ids[k]) == 0)
             why[k++] = r->found[i].reason;
-    rc = store_check_quarantine(n, (const uint8_t(*)[16])ids, why, k);
+    rc = check_quarantine_as(n, (const uint8_t(*)[16])ids, why, k, actor);
     if (rc == RL_OK)
         for (size_t i = 0; i < r->n; i++)
             r->found[i].moved = check_movable(&r->found[i]);
@@ -362,6 +401,13 @@ check_quarantine(struct node *n, struct store_check_report *r)
 /* store_check_run - scan, then quarantine */
 int
 store_check_run(struct node *n, struct store_check_report *r)
+{
+    return store_check_run_as(n, NULL, r);
+}
+
+/* store_check_run_as - scan, then quarantine in actor's name */
+int
+store_check_run_as(struct node *n, const char *actor, struct store_check_report *r)
 {
     struct store_txn t;
     struct scan s;
@@ -380,11 +426,12 @@ store_check_run(struct node *n, struct store_check_report *r)
         (rc = scan_db(&s, "drills", scan_record, &r->drills)) == RL_OK &&
         (rc = scan_db(&s, "outbox", scan_outbox, &r->outbox)) == RL_OK &&
         (rc = scan_db(&s, "dues", scan_due, &r->dues)) == RL_OK &&
-        (rc = scan_rest(&s)) == RL_OK)
+        (rc = scan_rest(&s)) == RL_OK &&
+        (rc = scan_operators(&s)) == RL_OK)
         rc = scan_audit(&s);
     store_abort(&t);
     if (rc == RL_OK)
-        rc = check_quarantine(n, r);
+        rc = check_quarantine(n, r, actor);
     if (rc == RL_OK && (rc = store_begin(n->store, 0, &t)) == RL_OK) {
         s.db = "corrupt";
         s.count = &corrupt_n;

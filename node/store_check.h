@@ -41,6 +41,11 @@ struct store_check_report {
  * empty.
  */
 int store_check_run(struct node *n, struct store_check_report *r) RL_MUST_CHECK;
+/* store_check_run_as - store_check_run for an operator: the audit entries
+ * of the messages it moves name actor (issue 10, R-RECORDS). It also
+ * reports damaged accounts (db operators), which are never moved. */
+int store_check_run_as(struct node *n, const char *actor,
+                       struct store_check_report *r) RL_MUST_CHECK;
 void store_check_free(struct store_check_report *r);
 
 /* store_check_quarantine - move k messages ids[i] to corrupt with reason

@@ -22,6 +22,7 @@ struct store {
     MDB_dbi held;
     MDB_dbi requests; /* operator requests and recent forms (issue 8) */
     MDB_dbi corrupt;
+    MDB_dbi operators; /* accounts of the HTTP API (issue 10, store_operator.c) */
     char dir[4096];
     pthread_rwlock_t resize;
     int64_t map_bytes, map_max_bytes;

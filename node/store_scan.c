@@ -32,6 +32,11 @@ store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged)
             *tagged = i < 3;
             return RL_OK;
         }
+    if (strcmp(db, "operators") == 0) { /* tagged like messages (issue 10) */
+        *dbi = s->operators;
+        *tagged = 1;
+        return RL_OK;
+    }
     return RL_EINVAL;
 }
 

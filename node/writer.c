@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "clock.h"
 #include "dirlog.h"
 #include "held.h"
 #include "log.h"
+#include "metrics.h"
 #include "node.h"
 #include "router.h"
 
@@ -449,6 +451,31 @@ request_record(struct store_txn *t, struct work *wk)
     return rc;
 }
 
+/* apply_operator - an operator's account change (node/account.c) or a
+ * lone audit entry (a login): new work, refused while the store is full;
+ * done once per request id, like a submit */
+static int
+apply_operator(struct store_txn *t, struct work *wk, int full)
+{
+    int rc;
+
+    if (full) {
+        wk->rc = RL_EFULL;
+        return RL_OK;
+    }
+    if (wk->request && (rc = request_check(t, wk)) != RL_OK)
+        return rc;
+    if (wk->rc != RL_OK)
+        return RL_OK;
+    if (wk->type == WORK_AUDIT)
+        rc = store_audit(t, clock_now_us(), wk->audit_what, NULL, wk->peer, wk->audit_detail);
+    else
+        rc = account_apply(t, wk);
+    if (rc == RL_OK && wk->rc == RL_OK && wk->request)
+        rc = request_record(t, wk);
+    return rc;
+}
+
 /* group_apply - every work of the group in one transaction */
 static int
 group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
@@ -457,6 +484,14 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
 
     for (struct work *wk = list; wk; wk = wk->next) {
         wk->rc = RL_OK;
+        /* who did what (R-RECORDS): every audit entry this work makes,
+         * notices and quarantines included, names its operator */
+        t->actor = wk->actor;
+        if (wk->type == WORK_ACCOUNT || wk->type == WORK_AUDIT) {
+            if ((rc = apply_operator(t, wk, full)) != RL_OK)
+                return rc;
+            continue;
+        }
         if (wk->type == WORK_ACKED) {
             if ((rc = apply_acked(w, t, wk)) != RL_OK)
                 return rc;
@@ -526,7 +561,30 @@ group_apply(struct writer *w, struct store_txn *t, struct work *list, int full)
                 return rc;
         }
     }
+    t->actor = NULL; /* receipts are the node's own */
     return make_receipts(w, t);
+}
+
+/* group_log_operator - an account change or a login, as committed: the
+ * account, its role and who; never a password */
+static void
+group_log_operator(const struct work *wk)
+{
+    static const char *const done[] = {"", "added", "given a new password", "disabled"};
+    const char *actor = wk->actor ? wk->actor : "-", *peer = wk->peer ? wk->peer : "-";
+
+    if (wk->rc != RL_OK)
+        log_warn("operator=%s peer=%s %s refused: %s", actor, peer,
+                 wk->type == WORK_AUDIT ? wk->audit_what : "account change", wk->err);
+    else if (wk->type == WORK_AUDIT)
+        log_info("operator=%s peer=%s %s%s%s", actor, peer, wk->audit_what,
+                 wk->audit_detail ? ": " : "", wk->audit_detail ? wk->audit_detail : "");
+    else if (wk->account->op == ACCOUNT_ADD)
+        log_info("operator=%s peer=%s account %s added, role %s", actor, peer,
+                 wk->account->name, api_role_name(wk->account->role));
+    else
+        log_info("operator=%s peer=%s account %s %s", actor, peer, wk->account->name,
+                 done[wk->account->op]);
 }
 
 /* group_log - one line per event, after the commit made it true */
@@ -537,6 +595,13 @@ group_log(struct writer *w, struct work *list)
 
     for (struct work *wk = list; wk; wk = wk->next) {
         const char *peer = wk->peer ? wk->peer : "local";
+        if (wk->type == WORK_INBOUND && (wk->rc == RL_EFULL || wk->rc == RL_ECORRUPT))
+            metrics_note_refused(wk->rc == RL_EFULL ? METRICS_R_STORE_FULL : METRICS_R_DAMAGED,
+                                 wk->n);
+        if (wk->type == WORK_ACCOUNT || wk->type == WORK_AUDIT) {
+            group_log_operator(wk);
+            continue;
+        }
         if (wk->rc != RL_OK) {
             log_warn("peer=%s %s refused: %s", peer,
                      wk->type == WORK_ACKED ? "acknowledgement" : "batch",
@@ -584,6 +649,12 @@ group_log(struct writer *w, struct work *list)
             else
                 strcpy(hex, "-");
             if (it->refused)
+                metrics_note_refused(it->reason, 1);
+            else if (it->status == RL_EDUP)
+                metrics_note_duplicate(1);
+            else
+                metrics_note_stored(1);
+            if (it->refused)
                 log_warn("msg=%s peer=%s refused: %s", hex, peer, it->why);
             else if (it->status == RL_EDUP)
                 log_info("msg=%s peer=%s duplicate %s dropped", hex, peer,
@@ -594,6 +665,7 @@ group_log(struct writer *w, struct work *list)
                          b->drill ? " [DRILL]" : "");
         }
     }
+    metrics_note_stored(w->nlocal); /* receipts and notices made here */
     for (size_t i = 0; i < w->nlocal; i++) {
         const Relay__Body *b = w->local[i].body;
         env_id_hex(b->id.data, hex);
@@ -624,6 +696,7 @@ group_run(struct writer *w, struct work *list)
     struct store *s = w->node->store;
     struct store_txn t;
     int full = store_nearly_full(s);
+    uint64_t t0 = 0; /* when the last commit began (0: none did) */
     int rc;
 
     for (;;) {
@@ -634,10 +707,13 @@ group_run(struct writer *w, struct work *list)
             return;
         }
         rc = group_apply(w, &t, list, full);
-        if (rc == RL_OK)
+        t0 = 0;
+        if (rc == RL_OK) {
+            t0 = metrics_clock_ns();
             rc = store_commit(&t);
-        else
+        } else {
             store_abort(&t);
+        }
         if (rc == RL_EFULL && !full) {
             if (store_grow(s) != RL_OK)
                 full = 1;
@@ -648,12 +724,14 @@ group_run(struct writer *w, struct work *list)
              * was logged with its key: refuse the message, so that its sender
              * keeps it, and run the rest of the group again */
             w->poison->refused = 1;
+            w->poison->reason = METRICS_R_DAMAGED;
             snprintf(w->poison->why, sizeof(w->poison->why), "%s",
                      "a record it needs is damaged at this node (relayctl store check)");
             continue;
         }
         break;
     }
+    metrics_commit_done(t0, rc); /* the last commit's time; the group's result */
     if (rc == RL_EFULL) {
         char why[128];
         snprintf(why, sizeof(why),
@@ -704,7 +782,9 @@ writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (list == NULL)
             break;
+        metrics_writer_busy(clock_mono_ms());
         group_run(w, list);
+        metrics_writer_busy(0);
         group_reset(w);
         pthread_mutex_lock(&w->mu);
         for (struct work *wk = list, *next; wk; wk = next) {

@@ -28,6 +28,7 @@ struct work_item {
     int status;         /* out: RL_OK stored, RL_EDUP already stored */
     int transient;      /* set by the verifier with refused: the sender may
                          * try again later (freshness window, clock skew) */
+    int reason;         /* with refused: enum metrics_refusal (metrics.h) */
 };
 
 enum work_type {
@@ -38,7 +39,13 @@ enum work_type {
     WORK_HELD,    /* an operator releases or drops a held message */
     WORK_QUARANTINE, /* move messages acked[i].id to corrupt, reason
                       * acked_why[i] (node/store_check.c) */
+    WORK_ACCOUNT, /* add an operator account, set its password or disable
+                   * it, with its audit entry (node/account.c) */
+    WORK_AUDIT,   /* only an audit entry: audit_what, peer, audit_detail
+                   * (logins, node/account.c) */
 };
+
+struct account_change; /* node/account.h */
 
 enum work_held_op { WORK_HELD_RELEASE = 1, WORK_HELD_DROP };
 
@@ -59,6 +66,12 @@ struct work {
                              * WORK_HELD: holds released or dropped */
     int rc;                 /* out */
     char err[200];          /* out, when rc != RL_OK */
+    /* who asked (issue 10, R-RECORDS): the operator's name, or NULL for
+     * link and timer work. Every audit entry the work makes names it. */
+    const char *actor;
+    const struct account_change *account; /* WORK_ACCOUNT: what to change */
+    const char *audit_what;   /* WORK_AUDIT: the entry's what, e.g. "login" */
+    const char *audit_detail; /* WORK_AUDIT: its detail (or NULL) */
     /* WORK_INBOUND from an operator (node/control.c, issue 8 finding 7):
      * recorded in the same transaction as the items, so that no crash
      * separates the work from its answer. When request is already

@@ -28,7 +28,7 @@ note_failure() {
 if [ "${RELAY_QUICK:-0}" != 1 ]; then
     echo "run.sh: [1/3] ASan/UBSan build in $ASAN"
     if cmake -S "$ROOT" -B "$ASAN" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-            -DRELAY_SANITIZE=ON >/dev/null &&
+            -DRELAY_SANITIZE=ON -DRELAY_PROMTOOL="$BUILD/promtool/usr/bin/promtool" >/dev/null &&
         cmake --build "$ASAN" -j "$JOBS"; then
         (cd "$ASAN" && ctest --output-on-failure -j "$JOBS" "$@") ||
             note_failure "the ASan/UBSan run (1/3, $ASAN)"

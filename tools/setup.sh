@@ -25,3 +25,12 @@ fi
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${RELAY_CMAKE_ARGS:-} >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
+
+# promtool (tests check /metrics with `promtool check metrics`): Debian's
+# prometheus package unpacked into $BUILD/promtool, never installed, so the
+# server is never started. Only usr/bin/promtool is used.
+if [ ! -x "$BUILD/promtool/usr/bin/promtool" ]; then
+    echo "setup: unpacking promtool from the prometheus package into $BUILD/promtool"
+    (cd "$BUILD" && rm -f prometheus_*.deb && apt-get download -q prometheus &&
+        dpkg-deb -x prometheus_*.deb promtool && rm -f prometheus_*.deb promtool/usr/bin/prometheus)
+fi

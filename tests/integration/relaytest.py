@@ -212,14 +212,16 @@ class FedTest(unittest.TestCase):
     def wait(self, nid, mid, timeout_ms=20000):
         self.fed.ctl(nid, "wait", mid, "--timeout", str(timeout_ms))
 
-    def raw(self, nid, req, timeout_s=10):
-        """raw - one JSON request to nid's control socket by nngcat (so that
-        the test chooses its request id); the reply"""
-        r = subprocess.run(["nngcat", "--req", "--dial", self.fed.nodes[nid]["control"],
-                            "--data", json.dumps(req), "--recv-timeout", str(timeout_s),
-                            "--format", "raw"],
-                           capture_output=True, timeout=timeout_s + 10)
-        return json.loads(r.stdout.rstrip(b"\0").decode())
+    def api(self, nid, method, path, body=None, headers=None, timeout_s=10):
+        """api - one HTTP request to nid's API socket (so that the test chooses
+        the method, path, body and headers, e.g. the Idempotency-Key):
+        (status, JSON reply)"""
+        return self.fed.api(nid, method, path, body, headers, timeout_s)
+
+    def api_full(self, nid, method, path, body=None, headers=None, timeout_s=10):
+        """api_full - as api, and the reply's headers (lower-case names):
+        (status, JSON reply, headers)"""
+        return self.fed.api_full(nid, method, path, body, headers, timeout_s)
 
     def until(self, cond, what, timeout=15.0):
         """until - poll a condition on node state until it holds (returns its
@@ -285,6 +287,25 @@ class FedTest(unittest.TestCase):
                     f = pb.decode(bytes(v))
                     out.append((f.get(3, [b""])[0].decode(), f.get(4, [b""])[0].hex(),
                                 f.get(5, [b""])[0].decode()))
+        finally:
+            e.close()
+        return out
+
+    def audit_entries(self, nid):
+        """audit_entries - every audit entry in LMDB as a dict: what, msg (hex),
+        peer, detail and actor (the operator who did it, "" for the node's own
+        work; issue 10, R-RECORDS)"""
+        e = self.env(nid)
+        out = []
+        try:
+            with e.begin() as t:
+                db = e.open_db(b"audit", txn=t, create=False)
+                for _, v in t.cursor(db):
+                    f = pb.decode(bytes(v))
+                    out.append({k: f.get(n, [b""])[0].hex() if k == "msg"
+                                else f.get(n, [b""])[0].decode()
+                                for k, n in (("what", 3), ("msg", 4), ("peer", 5),
+                                             ("detail", 6), ("actor", 8))})
         finally:
             e.close()
         return out

@@ -37,7 +37,7 @@ class Directory(FedTest):
         n.pop("initialized", None)  # a new node: its first start is --init
         n.update(key=key, pub=pub, port=0,
                  config=os.path.join(self.tmp, nid + ".conf"),
-                 control="ipc://" + os.path.join(self.tmp, nid + ".ctl"),
+                 api_socket=self.fed.sock_path(nid),
                  log=os.path.join(self.tmp, nid + ".log"),
                  store=os.path.join(self.tmp, nid + ".db"))
         self.fed.nodes[nid] = n

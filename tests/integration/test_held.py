@@ -199,10 +199,11 @@ class HeldTest(FedTest):
         self.fed.wait_links()
         self.until(lambda: [x for x in self.held("taipei") if x["state"] != "queued again"],
                    "the hold waiting again")
-        req = {"verb": "release", "id": big, "request_id": os.urandom(16).hex()}
-        self.assertEqual(self.raw("taipei", req)["released"], 1)
-        again = self.raw("taipei", req)
-        self.assertTrue(again["ok"] and again["replayed"], again)
+        path, key = "/api/v1/held/%s/release" % big, {"Idempotency-Key": os.urandom(16).hex()}
+        status, first = self.api("taipei", "POST", path, {}, key)
+        self.assertEqual((status, first.get("released")), (200, 1), first)
+        status, again = self.api("taipei", "POST", path, {}, key)
+        self.assertTrue(status == 200 and again["ok"] and again["replayed"], again)
         self.assertEqual(again["released"], 1)
         self.wait("ncert", big)
         self.until(lambda: self.held("taipei") == [], "the hold to end")

@@ -4,14 +4,18 @@
 Issue 8 findings 6 (author-supplied times), 7 (ambiguous submissions),
 8 (unbounded views) and the operator-side pieces of 9 (raw control
 characters on a terminal, wait with timeout_ms = INT64_MAX, a 1 MB title).
-Raw control requests go through nngcat, so that the request id, the wait
-timeout and the request size are exactly what the test says.
+Raw API requests go through Python's http.client on the node's Unix socket
+(FedTest.api), so that the Idempotency-Key, the wait timeout and the request
+size are exactly what the test says (issue 10 item 3: the nng control socket
+and nngcat are gone).
 """
 import hashlib
 import json
 import os
+import re
 import select
 import subprocess
+import sys
 import time
 
 import lmdb
@@ -21,7 +25,14 @@ import relaytest
 from test_refusal import LinkTest, body, envelope
 
 INT64_MAX = 2**63 - 1
-
+# one GET on a node's API socket from a child process (it runs while the test
+# starts another node): prints [status, reply]
+WAIT_CALL = """
+import json, sys
+sys.path.insert(0, %r)
+from federation import api_call
+print(json.dumps(api_call(sys.argv[1], "GET", sys.argv[2], timeout=30)))
+""" % os.path.join(relaytest.ROOT, "deployments")
 
 
 def line_of(f, timeout_s=20):
@@ -96,23 +107,29 @@ class Operator(LinkTest):
 
     # ----------------------------------------------------------- finding 7
     def test_same_request_id_is_done_once(self):
-        """issue 8 finding 7: the same request id sent twice files one incident"""
-        req = {"verb": "submit", "kind": "report", "request_id": os.urandom(16).hex(),
-               "args": relaytest.fresh_form(title="retried")}
-        first = self.raw("ag-a", req)
+        """issue 8 finding 7 (issue 10 item 3: the request id is the Idempotency-Key
+        header): the same key sent twice files one incident"""
+        key = {"Idempotency-Key": os.urandom(16).hex()}
+        form = relaytest.fresh_form(title="retried")
+        status, first = self.api("ag-a", "POST", "/api/v1/reports", form, key)
+        self.assertEqual(status, 200, first)
         self.assertTrue(first["ok"], first)
-        again = self.raw("ag-a", req)
-        self.assertTrue(again["ok"], again)
+        status, again = self.api("ag-a", "POST", "/api/v1/reports", form, key)
+        self.assertEqual(status, 200, again)
         self.assertTrue(again["replayed"])
         self.assertEqual(again["incident"], first["incident"])
         self.assertEqual(again["id"], first["id"])
         self.assertEqual(list(self.incidents("ag-a")), [first["incident"]])
-        bad = self.raw("ag-a", dict(req, request_id="no"))
-        self.assertIn("request_id", bad["error"])
-        # the same id on another verb is another request, not this answer
-        other = self.raw("ag-a", {"verb": "drop", "id": "00" * 16, "reason": "x",
-                                  "request_id": req["request_id"]})
-        self.assertFalse(other["ok"], other)
+        status, bad = self.api("ag-a", "POST", "/api/v1/reports", form,
+                               {"Idempotency-Key": "no"})
+        self.assertEqual(status, 400, bad)
+        self.assertEqual(bad["error"]["code"], "invalid", bad)
+        self.assertEqual(list(self.incidents("ag-a")), [first["incident"]])
+        # the same key on another verb is another request, not this answer
+        status, other = self.api("ag-a", "POST", "/api/v1/held/%s/drop" % ("00" * 16),
+                                 {"reason": "x"}, key)
+        self.assertNotEqual(status, 200, other)
+        self.assertIn("error", other)
         self.assertNotIn("replayed", other)
 
     def test_unreachable_node_is_retried_with_the_same_id(self):
@@ -269,8 +286,10 @@ class Operator(LinkTest):
         r = self.fed.ctl_raw("ag-a", "report", "-",
                              stdin=json.dumps(relaytest.fresh_form(title="x" * (1 << 20))))
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertRegex(r.stderr, r"request too large \(\d+ bytes, limit \d+\)")
-        self.assertEqual(self.log("ag-a").count("request too large"), 1)
+        # the node's words, over nng then over HTTP (413)
+        self.assertRegex(r.stderr, r"relayctl: report: request (too large \(\d+ bytes, limit "
+                                   r"\d+\)|body larger than \d+ bytes)")
+        self.assertEqual(len(re.findall(r"request too large|refused \(413\)", self.log("ag-a"))), 1)
 
     # ----------------------------------------------------------- finding 9
     def test_control_characters_escaped_on_terminals(self):
@@ -292,17 +311,17 @@ class Operator(LinkTest):
         old sum overflowed: under run.sh's UBSan build the node aborted)"""
         self.fed.stop("taipei")
         self.report("ag-a")  # stays in ag-a's outbox while the city is down
-        p = subprocess.Popen(["nngcat", "--req", "--dial", self.fed.nodes["ag-a"]["control"],
-                              "--data", json.dumps({"verb": "wait", "outbox_empty": True,
-                                                    "timeout_ms": INT64_MAX}),
-                              "--recv-timeout", "30", "--format", "raw"],
+        p = subprocess.Popen([sys.executable, "-c", WAIT_CALL, self.fed.nodes["ag-a"]["api_socket"],
+                              "/api/v1/outbox/wait?timeout_ms=%d" % INT64_MAX],
                              stdout=subprocess.PIPE)
 
         def waiting():
             with self.assertRaises(subprocess.TimeoutExpired):
                 p.wait(timeout=1)  # still waiting, as asked
         out, _ = self.start_then_finish(p, "taipei", waiting)
-        self.assertEqual(json.loads(out.rstrip(b"\0").decode()), {"ok": True})
+        status, reply = json.loads(out.decode())
+        self.assertEqual(status, 200, reply)
+        self.assertTrue(reply["ok"], reply)
         self.assertNotIn("runtime error", self.log("ag-a"))
 
 

@@ -30,5 +30,12 @@ relay_integration_test(hostile)
 relay_integration_test(children)
 relay_integration_test(forward_secrecy)
 relay_integration_test(fanout)
+relay_integration_test(relayctl_client)
+# needs the HTTP transport (node/http.c): skipped, with that reason, until it is merged
+relay_integration_test(metrics)
+set_tests_properties(integration.metrics PROPERTIES SKIP_REGULAR_EXPRESSION "skipped 'awaits the HTTP"
+  ENVIRONMENT "RELAY_BUILD=${CMAKE_BINARY_DIR};RELAY_PROMTOOL=${RELAY_PROMTOOL}")
 # floods of connections: run alone, so that they do not slow the others
 set_tests_properties(integration.hostile PROPERTIES RUN_SERIAL TRUE)
+relay_integration_test(api)
+relay_integration_test(api_http)

@@ -15,7 +15,7 @@
 /* Lines 1-5: the section and the keys every tier needs. */
 #define HEAD                                                                   \
     "[node]\n"                                                                 \
-    "control = ipc:///tmp/relay-unit.ctl\n"                                    \
+    "api_socket = /tmp/relay-unit.sock\n"                                      \
     "store = /tmp/relay-unit-store\n"                                          \
     "key = /tmp/relay-unit.key\n"                                              \
     "directory = /tmp/relay-unit-dir.ini\n"
@@ -37,6 +37,22 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+    {"http_listen off loopback without TLS", HEAD CITY "http_listen = 10.1.2.3:8443\n", 11,
+     "http_listen", "not 127.0.0.1: it needs TLS, and tls_cert and tls_key are missing", 1},
+    {"http_listen off loopback without key",
+     HEAD CITY "http_listen = 10.1.2.3:8443\ntls_cert = /c.pem\n", 11, "http_listen",
+     "tls_key is missing", 2},
+    {"http_listen not IPv4", HEAD CITY "http_listen = localhost:8080\n", 11, "http_listen",
+     "is not IPV4:PORT", 1},
+    {"http_listen port 0", HEAD CITY "http_listen = 127.0.0.1:0\n", 11, "http_listen",
+     "is not IPV4:PORT", 1},
+    {"tls_key without tls_cert", HEAD CITY "http_listen = 127.0.0.1:8080\ntls_key = /k.pem\n",
+     12, "tls_cert", "go together", 1},
+    {"short session_idle_s on the system clock", HEAD CITY "session_idle_s = 5\n", 11,
+     "session_idle_s", "below 60 only with a controlled clock", 1},
+    {"missing api_socket",
+     "[node]\nstore = /s\nkey = /k\ndirectory = /d\nid = n\ntier = national\n"
+     "listen = tcp://127.0.0.1:7100\n", 0, "api_socket", "missing", 1},
     {"unknown key", HEAD CITY "colour = blue\n", 11, "colour", "unknown key",
      1},
     {"bad tier", HEAD "id = x\ntier = county\n", 7, "tier",
@@ -138,7 +154,9 @@ test_valid_defaults(void **state)
     assert_string_equal(cfg.id, "city-test");
     assert_int_equal(cfg.tier, TIER_CITY);
     assert_string_equal(cfg.listen, "tcp://127.0.0.1:7101");
-    assert_string_equal(cfg.control, "ipc:///tmp/relay-unit.ctl");
+    assert_string_equal(cfg.api_socket, "/tmp/relay-unit.sock");
+    assert_string_equal(cfg.http_listen, "");
+    assert_int_equal(cfg.session_idle_s, 1800);
     assert_string_equal(cfg.upstream, "tcp://127.0.0.1:7100");
     assert_true(cfg.have_upstream_key);
     assert_memory_equal(cfg.upstream_key, upkey, 32);
@@ -252,7 +270,7 @@ test_long_line(void **state)
     store[0] = '/';
     store[191] = '\0';
     snprintf(text, sizeof(text),
-             "[node]\ncontrol = ipc:///tmp/relay-unit.ctl\nstore = %s\n"
+             "[node]\napi_socket = /tmp/relay-unit.sock\nstore = %s\n"
              "%s\nkey = /tmp/relay-unit.key\ndirectory = /tmp/d.ini\n" CITY
              "batch_max = 7\n",
              store, comment);
@@ -265,7 +283,7 @@ test_long_line(void **state)
     /* one byte more */
     snprintf(
         text, sizeof(text),
-        "[node]\ncontrol = ipc:///tmp/relay-unit.ctl\nstore = %sa\n"
+        "[node]\napi_socket = /tmp/relay-unit.sock\nstore = %sa\n"
         "key = /tmp/relay-unit.key\nbogus = 1\ndirectory = /tmp/d.ini\n" CITY,
         store);
     unit_tmp_write(t, "long.conf", text, path, sizeof(path));
