@@ -1,6 +1,6 @@
 /*
  * bench.h - what relay-bench's two modes share: the node processes it
- * starts, their control sockets, and how a failure is reported.
+ * starts, their API sockets (bench_api.c), and how a failure is reported.
  *
  * relay_bench.c owns the processes (spawn, check_alive, stop_all) and the
  * three-tier chain; children.c is the --children mode (one ministry, N
@@ -22,18 +22,22 @@
 #include <sys/types.h>
 
 #include <jansson.h>
-#include <nng/nng.h>
 
 #include "keys.h"
 
 enum { NAT, CITY, AG, NNODES };
+
+#define BENCH_CALL_TIMEOUT_MS 30000 /* one API request */
+
+struct bench_api;
 
 struct proc {
     const char *id, *tier;
     int parent; /* index, -1 at the root */
     int port;   /* listen port, 0 for the leaf */
     struct keypair *kp;
-    char ctl[PATH_MAX + 16], conf[PATH_MAX], log[PATH_MAX];
+    char sock[PATH_MAX], conf[PATH_MAX], log[PATH_MAX]; /* sock: api_socket */
+    struct bench_api *api; /* the main thread's handle to sock, or NULL */
     pid_t pid;
     double rss_mib;
 };
@@ -63,9 +67,21 @@ int write_file(const char *path, const char *text);
 int spawn(struct proc *p);
 int check_alive(void);
 int stop_all(void);
-int ctl_open(const char *url, nng_socket *s);
-/* ctl_call - NULL on an ok:true reply (caller decrefs *rep), else why */
-const char *ctl_call(nng_socket s, const char *req, json_t **rep);
+
+/* bench_api.c: a node's HTTP API over its Unix socket. bench_api_global
+ * once before any thread; a struct bench_api is used by one thread at a
+ * time. bench_api_call and proc_api_call: NULL on a 2xx "ok": true reply,
+ * else why (valid until the handle's next call); *rep is the parsed reply
+ * whenever it is JSON (caller decrefs), else NULL. */
+int bench_api_global(void);
+struct bench_api *bench_api_open(const char *sock, long timeout_ms);
+void bench_api_close(struct bench_api *a);
+const char *bench_api_connect(struct bench_api *a);
+const char *bench_api_call(struct bench_api *a, const char *method, const char *path,
+                           const char *body, json_t **rep);
+const char *proc_api_call(struct proc *p, const char *method, const char *path,
+                          const char *body, json_t **rep);
+void proc_api_close(void);
 int wait_ready(void);
 int sign_directory(const char *ini, const char *log, char root_hex[2 * KEYS_PK_LEN + 1]);
 int write_conf(struct proc *p, const char *dir, const char *dirlog,

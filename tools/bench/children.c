@@ -16,8 +16,9 @@
  * A child's first exchange is a sealed request without poll (answered at
  * once); its polls follow. "Connected" is that first successful exchange.
  * Phases, each bounded by --timeout: all connected; the parent's idle CPU
- * and memory over --idle seconds; an advisory published at the ministry's
- * control socket for all its agencies, until the last child has it; K
+ * and memory over --idle seconds; an advisory published through the
+ * ministry's API (POST /api/v1/advisories on its Unix socket, bench_api.c)
+ * for all its agencies, until the last child has it; K
  * reports (--sample) pushed one at a time, timed from send to the parent's
  * reply; one report from every child at once, until the national node
  * holds them all.
@@ -767,25 +768,6 @@ proc_mem_mib(pid_t pid, double *rss, double *hwm)
     fclose(f);
 }
 
-/* ctl_once - one control request to p; NULL on ok (caller decrefs *rep) */
-static const char *
-ctl_once(struct proc *p, const char *req, json_t **rep)
-{
-    static char why[PATH_MAX + 96];
-    const char *w;
-    nng_socket s;
-    int rv;
-
-    *rep = NULL;
-    if ((rv = ctl_open(p->ctl, &s)) != 0) {
-        snprintf(why, sizeof(why), "cannot dial %s: %s", p->ctl, nng_strerror(rv));
-        return why;
-    }
-    w = ctl_call(s, req, rep);
-    nng_close(s);
-    return w;
-}
-
 /* down_connected - how many children the ministry's status counts
  * connected (its own view), or -1 */
 static long
@@ -795,7 +777,7 @@ down_connected(void)
     long k = -1;
     size_t i;
 
-    if (ctl_once(&procs[CITY], "{\"verb\":\"status\"}", &st) == NULL) {
+    if (proc_api_call(&procs[CITY], "GET", "/api/v1/status", NULL, &st) == NULL) {
         k = 0;
         json_array_foreach(json_object_get(st, "links"), i, l)
         {
@@ -815,7 +797,7 @@ national_incidents(void)
     json_t *st;
     long k = -1;
 
-    if (ctl_once(&procs[NAT], "{\"verb\":\"status\"}", &st) == NULL)
+    if (proc_api_call(&procs[NAT], "GET", "/api/v1/status", NULL, &st) == NULL)
         k = (long)json_integer_value(
             json_object_get(json_object_get(st, "counts"), "incidents"));
     json_decref(st);
@@ -919,11 +901,11 @@ phase_advisory(void)
     snprintf(G.adv_title, sizeof(G.adv_title), "bench advisory %02x%02x%02x%02x%02x%02x%02x%02x",
              tok[0], tok[1], tok[2], tok[3], tok[4], tok[5], tok[6], tok[7]);
     snprintf(req, sizeof(req),
-             "{\"verb\":\"submit\",\"kind\":\"advisory\",\"args\":{\"kind\":\"mitigation\","
-             "\"severity\":2,\"title\":\"%s\",\"text\":\"Patch the web servers.\"}}",
+             "{\"kind\":\"mitigation\",\"severity\":2,\"title\":\"%s\","
+             "\"text\":\"Patch the web servers.\"}",
              G.adv_title);
     t0 = mono_us();
-    why = ctl_once(&procs[CITY], req, &rep);
+    why = proc_api_call(&procs[CITY], "POST", "/api/v1/advisories", req, &rep);
     nto = json_array_size(json_object_get(rep, "to"));
     json_decref(rep);
     if (why) {

@@ -9,10 +9,12 @@
  * Builds a throwaway federation in /tmp/relay-bench.XXXXXX (keys, directory,
  * three configs left at their defaults: durable commits, a signature check at
  * every hop), starts agency -> city -> national as real relay-node processes,
- * submits N reports to the agency's control socket (C requests in flight, or
- * paced open-loop at R per second), and waits until the national node holds
- * all of them. Latency is then read from the national store: the national
- * node's stored hop time minus the agency's signing time (Body.created_us).
+ * submits N reports to the agency's HTTP API (POST /api/v1/reports on its
+ * Unix socket, bench_api.c: C requests in flight, one per worker thread and
+ * connection, or paced open-loop at R per second), and waits until the
+ * national node holds all of them. Latency is then read from the national
+ * store: the national node's stored hop time minus the agency's signing
+ * time (Body.created_us).
  *
  * DIAGNOSTICS: exit 0 when every report arrived; 1 on any failure (a node
  * that does not start or exits badly, a refused submission, a missing
@@ -44,9 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "clock.h"
 #include "dirlog.h"
@@ -59,19 +60,18 @@
 #define START_TIMEOUT_MS 10000   /* nodes up and links connected */
 #define ARRIVE_TIMEOUT_MS 120000 /* all reports at the national node */
 #define STOP_TIMEOUT_MS 10000    /* SIGTERM to exit, then SIGKILL */
-#define CALL_TIMEOUT_MS 30000    /* one control request */
 #define LATE_US 1000             /* rate mode: later than this is behind */
 
-/* the submit request: report number, aware_at, facts */
+/* the body of POST /api/v1/reports (the report form): report number,
+ * aware_at, facts */
 #define REPORT_FMT                                                             \
-    "{\"verb\":\"submit\",\"kind\":\"report\",\"args\":{"                      \
-    "\"title\":\"bench report %ld\",\"aware_at\":\"%s\",\"level\":2,"          \
+    "{\"title\":\"bench report %ld\",\"aware_at\":\"%s\",\"level\":2,"          \
     "\"category\":\"external_intrusion\",\"harms\":[{\"kind\":\"tamper\","     \
-    "\"class\":\"core\",\"severity\":\"minor\"}],\"facts\":\"%s\"}}"
+    "\"class\":\"core\",\"severity\":\"minor\"}],\"facts\":\"%s\"}"
 
 struct worker {
     pthread_t thr;
-    nng_socket s;
+    struct bench_api *api; /* its own connection to the agency */
     int64_t first_us, last_us; /* monotonic: first send, last reply */
     long late;                 /* rate mode: sent more than LATE_US behind */
     int64_t max_lag_us;
@@ -95,7 +95,6 @@ static struct {
     int64_t t0_us;            /* rate mode: report i is due at t0 + i/R */
     atomic_long next;         /* next report index to submit */
     atomic_int failed;        /* a worker failed: everyone stops */
-    atomic_long workers_done; /* workers that returned */
 } B = {.reports = 20000, .concurrency = 64, .size = 1024};
 
 volatile sig_atomic_t stop_sig;
@@ -243,7 +242,7 @@ sign_directory(const char *ini, const char *log, char root_hex[2 * KEYS_PK_LEN +
 
 /* write_conf - p's config in dir (the procs[] entry of its parent gives
  * upstream and upstream_key), then the extra "key=value" lines; fills
- * p->ctl, p->conf and p->log */
+ * p->sock (its api_socket), p->conf and p->log */
 int
 write_conf(struct proc *p, const char *dir, const char *dirlog,
            const char *root_hex, const char *const *extra, size_t nextra)
@@ -251,7 +250,7 @@ write_conf(struct proc *p, const char *dir, const char *dirlog,
     char conf[8192], pk[2 * KEYS_PK_LEN + 1];
     size_t n = (size_t)snprintf(
         conf, sizeof(conf),
-        "[node]\nid = %s\ntier = %s\ncontrol = ipc://%s/%s.ctl\n"
+        "[node]\nid = %s\ntier = %s\napi_socket = %s/%s.sock\n"
         "store = %s/%s.db\nkey = %s/%s.key\ndirectory = %s\nroot_key = %s\n",
         p->id, p->tier, dir, p->id, dir, p->id, dir, p->id, dirlog, root_hex);
 
@@ -268,7 +267,7 @@ write_conf(struct proc *p, const char *dir, const char *dirlog,
         n += (size_t)snprintf(conf + n, sizeof(conf) - n, "%s\n", extra[i]);
     if (n >= sizeof(conf))
         return fail("%s: config too long", p->id);
-    snprintf(p->ctl, sizeof(p->ctl), "ipc://%s/%s.ctl", dir, p->id);
+    snprintf(p->sock, sizeof(p->sock), "%s/%s.sock", dir, p->id);
     snprintf(p->conf, sizeof(p->conf), "%s/%s.conf", dir, p->id);
     snprintf(p->log, sizeof(p->log), "%s/%s.log", dir, p->id);
     return write_file(p->conf, conf);
@@ -355,49 +354,6 @@ stop_all(void)
     return rc;
 }
 
-/* ctl_open - a req socket dialled to a control url; 0 or an nng error */
-int
-ctl_open(const char *url, nng_socket *s)
-{
-    int rv;
-
-    if ((rv = nng_req0_open(s)) != 0)
-        return rv;
-    /* never resend: a resent submit would be a second report */
-    if ((rv = nng_socket_set_ms(*s, NNG_OPT_REQ_RESENDTIME,
-                                NNG_DURATION_INFINITE)) ||
-        (rv = nng_socket_set_ms(*s, NNG_OPT_RECVTIMEO, CALL_TIMEOUT_MS)) ||
-        (rv = nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, CALL_TIMEOUT_MS)) ||
-        (rv = nng_dial(*s, url, NULL, 0)))
-        nng_close(*s);
-    return rv;
-}
-
-/* ctl_call - send one request and parse the reply into *rep (caller
- * decrefs); NULL on an ok:true reply, else a text naming the problem */
-const char *
-ctl_call(nng_socket s, const char *req, json_t **rep)
-{
-    static _Thread_local char why[256];
-    char *buf;
-    size_t len;
-    int rv;
-
-    *rep = NULL;
-    if ((rv = nng_send(s, (void *)req, strlen(req), 0)) != 0 ||
-        (rv = nng_recv(s, &buf, &len, NNG_FLAG_ALLOC)) != 0)
-        return nng_strerror(rv);
-    *rep = json_loadb(buf, len, 0, NULL);
-    nng_free(buf, len);
-    if (*rep == NULL)
-        return "reply is not JSON";
-    if (json_is_true(json_object_get(*rep, "ok")))
-        return NULL;
-    snprintf(why, sizeof(why), "%s",
-             json_string_value(json_object_get(*rep, "error")));
-    return why;
-}
-
 /* up_connected - 1 if a status reply shows the "up" link connected */
 static int
 up_connected(json_t *st)
@@ -421,8 +377,7 @@ int
 wait_ready(void)
 {
     int64_t until = mono_us() + bench_start_ms * 1000LL;
-    int ready[NNODES] = {0}, dialled[NNODES] = {0}, nready = 0, rc = 0;
-    nng_socket s[NNODES];
+    int ready[NNODES] = {0}, answered[NNODES] = {0}, nready = 0, rc = 0;
     json_t *st;
 
     while (nready < bench_nnodes && rc == 0) {
@@ -435,25 +390,22 @@ wait_ready(void)
                 if (!ready[i])
                     rc = fail("%s not ready after %d ms (%s)", procs[i].id,
                               bench_start_ms,
-                              dialled[i] ? "up link not connected"
-                                         : "no control socket");
+                              answered[i] ? "up link not connected"
+                                          : "no answer on its API socket");
             break;
         }
         for (int i = 0; i < bench_nnodes; i++) {
-            if (ready[i] ||
-                (!dialled[i] &&
-                 !(dialled[i] = ctl_open(procs[i].ctl, &s[i]) == 0)))
+            if (ready[i])
                 continue;
-            if (ctl_call(s[i], "{\"verb\":\"status\"}", &st) == NULL &&
-                (procs[i].parent < 0 || up_connected(st)))
-                nready += ready[i] = 1;
+            if (proc_api_call(&procs[i], "GET", "/api/v1/status", NULL, &st) == NULL) {
+                answered[i] = 1;
+                if (procs[i].parent < 0 || up_connected(st))
+                    nready += ready[i] = 1;
+            }
             json_decref(st);
         }
         usleep(20000);
     }
-    for (int i = 0; i < bench_nnodes; i++)
-        if (dialled[i])
-            nng_close(s[i]);
     return rc;
 }
 
@@ -481,7 +433,7 @@ worker_main(void *arg)
         int64_t t = mono_us();
         if (w->first_us == 0)
             w->first_us = t;
-        const char *why = ctl_call(w->s, req, &rep);
+        const char *why = bench_api_call(w->api, "POST", "/api/v1/reports", req, &rep);
         json_decref(rep);
         if (why) {
             /* the first failure says enough; after a signal, say nothing */
@@ -492,7 +444,6 @@ worker_main(void *arg)
         w->last_us = mono_us();
     }
     free(req);
-    atomic_fetch_add(&B.workers_done, 1);
     return NULL;
 }
 
@@ -507,10 +458,19 @@ submit_all(int64_t *first_us, int64_t *last_us, long *late, int64_t *max_lag)
 
     if (w == NULL)
         return fail("out of memory");
-    while (nopen < C && (rv = ctl_open(procs[AG].ctl, &w[nopen].s)) == 0)
-        nopen++;
-    if (rv != 0)
-        fail("cannot dial %s: %s", procs[AG].ctl, nng_strerror(rv));
+    /* every worker's connection is open before the first report, as the
+     * req sockets were dialled before; wait_ready's is closed, so that the
+     * agency holds exactly C */
+    bench_api_close(procs[AG].api);
+    procs[AG].api = NULL;
+    while (rv == 0 && nopen < C &&
+           (w[nopen].api = bench_api_open(procs[AG].sock, BENCH_CALL_TIMEOUT_MS)) != NULL) {
+        const char *why = bench_api_connect(w[nopen++].api);
+        if (why) /* e.g. over the node's limit of API connections */
+            rv = fail("cannot open connection %ld of %ld to the agency: %s", nopen, C, why);
+    }
+    if (rv == 0 && nopen < C)
+        rv = -1; /* bench_api_open said why */
     /* rate mode: 2 ms to start the threads before the first due time */
     B.t0_us = mono_us() + 2000;
     while (rv == 0 && nthr < C &&
@@ -518,11 +478,8 @@ submit_all(int64_t *first_us, int64_t *last_us, long *late, int64_t *max_lag)
         nthr++;
     if (rv == 0 && nthr < C)
         rv = fail("cannot start worker threads");
-    /* on a signal, closing the sockets ends the calls in progress */
-    while (atomic_load(&B.workers_done) < nthr && !stop_sig)
-        usleep(5000);
-    for (long i = 0; i < nopen; i++)
-        nng_close(w[i].s);
+    /* on a signal, each worker's call in progress ends within about a
+     * second (bench_api_progress) */
     *first_us = INT64_MAX;
     *last_us = *late = *max_lag = 0;
     for (long i = 0; i < nthr; i++) {
@@ -535,6 +492,8 @@ submit_all(int64_t *first_us, int64_t *last_us, long *late, int64_t *max_lag)
         if (w[i].max_lag_us > *max_lag)
             *max_lag = w[i].max_lag_us;
     }
+    for (long i = 0; i < nopen; i++)
+        bench_api_close(w[i].api);
     free(w);
     return rv || stop_sig || atomic_load(&B.failed) ? -1 : 0;
 }
@@ -546,14 +505,10 @@ wait_national(int64_t *end_us)
 {
     int64_t until = mono_us() + ARRIVE_TIMEOUT_MS * 1000LL, have = -1;
     const char *why = NULL;
-    nng_socket s;
     json_t *st;
-    int rv;
 
-    if ((rv = ctl_open(procs[NAT].ctl, &s)) != 0)
-        return fail("cannot dial %s: %s", procs[NAT].ctl, nng_strerror(rv));
     for (;;) {
-        if ((why = ctl_call(s, "{\"verb\":\"status\"}", &st)) == NULL)
+        if ((why = proc_api_call(&procs[NAT], "GET", "/api/v1/status", NULL, &st)) == NULL)
             have = json_integer_value(
                 json_object_get(json_object_get(st, "counts"), "incidents"));
         json_decref(st);
@@ -563,7 +518,6 @@ wait_national(int64_t *end_us)
             break;
         usleep(10000);
     }
-    nng_close(s);
     if (why)
         return fail("national status: %s", why);
     if (have < B.reports && !stop_sig && !atomic_load(&B.failed))
@@ -877,6 +831,8 @@ main(int argc, char **argv)
         fprintf(stderr, "relay-bench: libsodium failed to initialise\n");
         return 1;
     }
+    if (bench_api_global() != 0)
+        return 1;
     snprintf(B.dir, sizeof(B.dir), "/tmp/relay-bench.XXXXXX");
     if (mkdtemp(B.dir) == NULL) {
         fprintf(stderr, "relay-bench: mkdtemp: %s\n", strerror(errno));
@@ -897,6 +853,8 @@ main(int argc, char **argv)
         nftw(B.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (int i = 0; i < NNODES; i++)
         keys_free(procs[i].kp);
+    proc_api_close();
+    curl_global_cleanup();
     free(B.facts);
     free(children_opts.set);
     return rc == 0 && !stop_sig ? 0 : 1;
