@@ -286,18 +286,7 @@ class FedTest(unittest.TestCase):
 
     def audit(self, nid):
         """audit - [(what, msg id hex, peer)] from the audit log in LMDB"""
-        e = self.env(nid)
-        out = []
-        try:
-            with e.begin() as t:
-                db = e.open_db(b"audit", txn=t, create=False)
-                for _, v in t.cursor(db):
-                    f = pb.decode(bytes(v))
-                    out.append((f.get(3, [b""])[0].decode(), f.get(4, [b""])[0].hex(),
-                                f.get(5, [b""])[0].decode()))
-        finally:
-            e.close()
-        return out
+        return [(e["what"], e["msg"], e["peer"]) for e in self.audit_entries(nid)]
 
     def audit_entries(self, nid):
         """audit_entries - every audit entry in LMDB as a dict: what, msg (hex),
