@@ -824,7 +824,7 @@ link_down_stop(struct node *n)
     atomic_store(&D.stopping, 1);
     store_on_queue(n->store, NULL, NULL);
     pthread_mutex_lock(&D.mu);
-    while (D.n_heap > 0) /* answered (the sends fail: the socket closes) */
+    while (D.n_heap > 0) /* answered (empty) by the workers */
         unpark_locked(D.heap[0]);
     pthread_cond_broadcast(&D.cv);
     pthread_cond_broadcast(&D.tcv);
@@ -832,11 +832,16 @@ link_down_stop(struct node *n)
     if (D.timer_on)
         pthread_join(D.timer, NULL);
     D.timer_on = 0;
-    closed = node_close_socket(n, D.sock, "downstream", 2000) == 0;
+    /* the workers go before the socket: a worker answering an unparked
+     * poll calls nng_ctx_send, and nng 1.5.2 does not survive that racing
+     * nng_close (it panicked, "pthread_mutex_lock: Invalid argument", when
+     * the node was stopped with its children connected). Once stopping,
+     * the slot callbacks call nng no more. */
     for (int i = 0; i < D.nthr && D.thr; i++)
         pthread_join(D.thr[i], NULL);
     free(D.thr);
     D.thr = NULL;
+    closed = node_close_socket(n, D.sock, "downstream", 2000) == 0;
     link_guard_stop();
     if (!closed)
         return; /* nng may still hold the slots: left to process exit */
