@@ -689,7 +689,8 @@ sim_open_child(struct sim_child *c)
  * The nodes go before the sockets are closed. nng 1.5.2 can lose a pipe's
  * receive when the pipe is closed locally while a reply is being read (its
  * tcp transport reads the length, then the body; a close between the two
- * leaves the body read unstarted and the REQ pipe's receive never done), and
+ * leaves the body read unstarted and the REQ pipe's receive never done:
+ * nanomsg/nng#616, fixed upstream by nanomsg/nng#1636 in 1.6.0), and
  * nng_close then waits for that pipe for ever: the bench hung there about
  * once in 50 runs under load, after its last phase. With the nodes gone,
  * each connection ends from the far side, through the transport's own error
