@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "plan.h"
+
 /* ---------------------------------------------------------------- counters */
 
 static const char *const refusal_names[METRICS_R_N] = {
@@ -209,10 +211,8 @@ scan_one(void *arg, const uint8_t *key, size_t klen, const uint8_t *val, size_t 
         return 0;
     open = r->state != RELAY__INCIDENT_STATE__CLOSED &&
            r->state != RELAY__INCIDENT_STATE__WITHDRAWN;
-    /* due times run while the incident is neither closed, closing nor
-     * withdrawn: what relayctl list --overdue counts */
-    active = open && r->state != RELAY__INCIDENT_STATE__CLOSING;
-    level = r->reviewed_level ? r->reviewed_level : r->claimed_level;
+    active = plan_dues_run(r); /* what relayctl list --overdue counts */
+    level = (uint32_t)plan_level(r);
     if (open && r->drill)
         sc->out->open_drills++;
     else if (open)

@@ -178,6 +178,15 @@ plan_level(const Relay__IncidentRecord *r)
     return r->reviewed_level ? (int)r->reviewed_level : (int)r->claimed_level;
 }
 
+/* plan_dues_run - the incident is neither closed, closing nor withdrawn */
+int
+plan_dues_run(const Relay__IncidentRecord *r)
+{
+    return r->state != RELAY__INCIDENT_STATE__CLOSED &&
+           r->state != RELAY__INCIDENT_STATE__CLOSING &&
+           r->state != RELAY__INCIDENT_STATE__WITHDRAWN;
+}
+
 /* plan_esc_level - the higher of claimed and reviewed */
 int
 plan_esc_level(const Relay__IncidentRecord *r)

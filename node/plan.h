@@ -80,6 +80,10 @@ int plan_due_role(const struct directory *d, const char *self,
 /* plan_level - the level deadlines use (reviewed, else claimed), and the
  * level escalations use (the higher of the two). */
 int plan_level(const Relay__IncidentRecord *r);
+/* plan_dues_run - an incident's due times still run: it is neither closed,
+ * closing nor withdrawn (what list --overdue, /metrics and the router judge
+ * by). */
+int plan_dues_run(const Relay__IncidentRecord *r);
 int plan_esc_level(const Relay__IncidentRecord *r);
 
 #endif

@@ -207,9 +207,7 @@ record_load(struct store_txn *t, const uint8_t *iid, Relay__IncidentRecord **r,
 static int
 record_active(const Relay__IncidentRecord *r)
 {
-    return r->have_report && r->state != RELAY__INCIDENT_STATE__CLOSED &&
-           r->state != RELAY__INCIDENT_STATE__CLOSING &&
-           r->state != RELAY__INCIDENT_STATE__WITHDRAWN;
+    return r->have_report && plan_dues_run(r);
 }
 
 /* due_find - the record's entry for deadline which, or NULL */

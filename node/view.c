@@ -23,6 +23,7 @@
 #include "link.h"
 #include "log.h"
 #include "node.h"
+#include "plan.h"
 #include "policy.h"
 
 #define VIEW_PAGE 100          /* list: records per page by default */
@@ -89,22 +90,13 @@ view_due(const Relay__Due *d, int active, int64_t now)
     return o;
 }
 
-/* view_active - due times still run */
-static int
-view_active(const Relay__IncidentRecord *r)
-{
-    return r->state != RELAY__INCIDENT_STATE__CLOSED &&
-           r->state != RELAY__INCIDENT_STATE__CLOSING &&
-           r->state != RELAY__INCIDENT_STATE__WITHDRAWN;
-}
-
 /* view_overdue - how many of r's due times are past and unmet */
 static int
 view_overdue(const Relay__IncidentRecord *r, int64_t now)
 {
     int k = 0;
 
-    if (!view_active(r))
+    if (!plan_dues_run(r))
         return 0;
     for (size_t i = 0; i < r->n_dues; i++)
         if (r->dues[i]->due_us && !r->dues[i]->met_us && now > r->dues[i]->due_us)
@@ -172,7 +164,7 @@ view_incident(struct node *n, struct store_txn *t, const uint8_t id[16],
     dues = json_array();
     for (size_t i = 0; i < r->n_dues; i++)
         if (r->dues[i]->due_us)
-            json_array_append_new(dues, view_due(r->dues[i], view_active(r), now));
+            json_array_append_new(dues, view_due(r->dues[i], plan_dues_run(r), now));
     json_object_set_new(v, "dues", dues);
     json_object_set_new(v, "overdue", json_integer(view_overdue(r, now)));
     q = view_queue_reason(n, r, now);
