@@ -69,6 +69,7 @@ struct api_req {
     const char *content_type; /* of text */
     char *set_cookie;         /* malloc'd Set-Cookie value (login, logout) */
     int retry_after_s;        /* > 0: sent as Retry-After */
+    const char *location;     /* static string sent as Location (redirects) */
 };
 
 /* A row of the table: one verb. */

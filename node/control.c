@@ -39,6 +39,7 @@
 
 #include "account.h"
 #include "audit_verbs.h"
+#include "console.h"
 #include "dir_verbs.h"
 #include "drill.h"
 #include "filing.h"
@@ -102,6 +103,9 @@ static const struct api_verb api_verbs[] = {
     {"POST", "/api/v1/login", session_login_verb, PUB, ROLE_NONE},
     {"POST", "/api/v1/logout", session_logout_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/session", session_show_verb, 0, ROLE_VIEWER},
+    {"GET", "/", console_root_verb, PUB, ROLE_NONE},
+    {"GET", "/console/", console_index_verb, PUB, ROLE_NONE},
+    {"GET", "/console/{file}", console_file_verb, PUB, ROLE_NONE},
 };
 #define API_NVERBS (sizeof(api_verbs) / sizeof(api_verbs[0]))
 

@@ -86,6 +86,9 @@
 #define HTTP_DISCARD_MAX (64u << 20) /* a too large body read and dropped, at most */
 #define HTTP_PEM_MAX (256 * 1024)
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define HTTP_CSP                                                                   \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 /* One listener: what its access handler needs to know. */
 struct http_listener {
@@ -240,6 +243,13 @@ http_send(struct MHD_Connection *c, int status, char *body, size_t len, const ch
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    /* the console's policy (issue 11) on every reply: scripts and styles
+     * only from the node's own files, no inline code, never in a frame */
+    MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (r != NULL && r->location != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     if (etag != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     if (r != NULL && r->set_cookie != NULL)

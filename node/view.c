@@ -423,6 +423,9 @@ view_status_verb(struct api_req *r)
     json_object_set_new(rep, "now", api_time(clock_now_us()));
     json_object_set_new(rep, "policy", json_string(n->pol.name));
     json_object_set_new(rep, "policy_source", json_string(n->pol_source));
+    /* the warning window: the console shows a due time amber this long
+     * before it (the policy's R-OFFLINE warn_before) */
+    json_object_set_new(rep, "warn_before_s", json_integer(n->pol.offline_warn_us / 1000000));
     json_object_set_new(rep, "directory_seq", json_integer((json_int_t)node_dir(n)->seq));
     json_object_set_new(rep, "counts",
         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "messages", (json_int_t)c.messages,
