@@ -1,0 +1,149 @@
+// story.test.js - issue 11 "The full story through the browser only", on
+// the controlled clock of tests/browser/fed.py (every node at 2026-11-30
+// 01:00 UTC, 09:00 in Taipei): an agency reporter files a level 3 report
+// through the form; the city reviewer reviews it from the queue; the
+// national analyst sees it with its escalations; the clock moves past a
+// due time and the incident turns red on the agency's, the city's and the
+// national page; a national advisory is published, shown unread at the
+// agency, marked read, and the national page shows it read. Only the
+// set-up and the clock use the Unix socket: every operator action is a
+// click or a keystroke in chromium.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const L = require('./lib.js');
+
+if (L.skipIfMissing(test)) return;
+
+let fed;
+let browser;
+before(async () => {
+  [fed, browser] = await Promise.all([L.startFed(), L.launch()]);
+});
+after(async () => {
+  if (browser) await browser.close();
+  if (fed) await fed.close();
+});
+
+const TITLE = 'Ransomware on the patient records server';
+
+test('the full story, through the browser only', async (t) => {
+  const N = fed.nodes;
+  const [agency, city, nation] = await Promise.all([
+    L.newPage(browser), L.newPage(browser), L.newPage(browser)]);
+  await Promise.all([
+    L.login(agency, N['tp-health'], 'reporter'),
+    L.login(city, N.taipei, 'reviewer'),
+    L.login(nation, N.ncert, 'reviewer'),
+  ]);
+  let id;
+
+  await t.test('the agency files a level 3 report through the form', async () => {
+    await L.open(agency, 'file');
+    const f = L.tid(agency, 'file-form');
+    await f.waitFor();
+    await L.tid(f, 'file-title').fill(TITLE);
+    await L.tid(f, 'file-facts').fill('Files on the records server were encrypted overnight.');
+    // aware at 08:45 Taipei (00:45 UTC): the team is due at 09:45, the report too
+    await L.tid(f, 'file-aware').fill('2026-11-30T08:45');
+    await L.tid(f, 'file-category').selectOption('external_intrusion');
+    await L.tid(f, 'file-level').selectOption('3');
+    await L.tid(f, 'harm-outage-core').selectOption('severe');
+    // the advice follows the ticked harms: level 3, and its due times
+    await agency.waitForFunction(() => {
+      const e = document.querySelector('[data-testid=file-advised-level]');
+      return e && e.textContent.trim() === '3';
+    });
+    const dues = L.tid(f, 'file-advice-dues');
+    await dues.waitFor();
+    const times = await dues.locator('time').evaluateAll((ts) => ts.map((x) => [x.getAttribute('datetime'), x.textContent]));
+    assert.ok(times.some(([iso, txt]) => Date.parse(iso) === Date.parse('2026-11-30T01:45:00Z') &&
+      txt.includes('09:45')), 'the report and team are due 09:45 Taipei: ' + JSON.stringify(times));
+    assert.match(await L.tid(f, 'file-advice-to').textContent(), /taipei/);
+    await L.tid(f, 'file-submit').click();
+    const res = agency.locator('[data-testid=file-result][data-received=yes]');
+    await res.waitFor({ timeout: 15000 });
+    assert.match(await L.tid(res, 'file-received').textContent(), /taipei/);
+    // the incident's id, from the link the result offers
+    const href = await res.locator('a[href^="#/incident/"]').first().getAttribute('href');
+    id = href.split('/').pop();
+    assert.match(id, /^[0-9a-f]{32}$/);
+  });
+
+  await t.test('the city reviewer sees it in the queue with its clock and reviews it', async () => {
+    assert.ok(id, 'filed');
+    await L.open(city, 'queue');
+    const row = city.locator('[data-testid=queue-row][data-id="' + id + '"]');
+    await row.waitFor({ timeout: 15000 });
+    await row.locator('[data-state]').first().waitFor(); // the review's live clock
+    assert.equal(await row.locator('[data-state=open], [data-state=warn]').count() > 0, true);
+    await L.open(city, 'incident/' + id, 'incident');
+    const form = L.tid(city, 'review-form');
+    await form.waitFor();
+    await L.tid(form, 'review-level').selectOption('3');
+    await L.tid(form, 'review-basis').fill('The records system is a core system and it is down.');
+    await L.tid(form, 'review-submit').click();
+    await L.tid(city, 'review-done').waitFor();
+    await fed.cmd('quiet');
+  });
+
+  await t.test('the national analyst sees it with its escalations', async () => {
+    await L.open(nation, 'escalations');
+    const rows = nation.locator('[data-testid=escalation-row][data-incident="' + id + '"]');
+    await rows.first().waitFor({ timeout: 15000 });
+    assert.ok(await rows.count() >= 1);
+    await L.open(nation, 'incident/' + id, 'incident');
+    await L.tid(nation, 'incident-level').waitFor();
+    assert.match(await L.tid(nation, 'incident-level').textContent(), /3/);
+  });
+
+  await t.test('past a due time the incident turns red on every tier', async () => {
+    for (const p of [agency, city, nation]) {
+      await L.open(p, 'now');
+      await p.locator('[data-testid=incident-row][data-id="' + id + '"]').waitFor({ timeout: 15000 });
+    }
+    const row = (p) => p.locator('[data-testid=incident-row][data-id="' + id + '"]');
+    for (const p of [agency, city, nation]) assert.notEqual(await row(p).getAttribute('data-worst'), 'overdue');
+    await fed.cmd('advance 3600'); // 02:00 UTC: the team (due 01:45) is late
+    // the pages learn the node's time from /api/v1/status (every 10 s)
+    await Promise.all([agency, city, nation].map((p) =>
+      p.locator('[data-testid=incident-row][data-id="' + id + '"][data-worst=overdue]').waitFor({ timeout: 25000 })));
+  });
+
+  let adv;
+  await t.test('the national center publishes an advisory through the form', async () => {
+    await L.open(nation, 'advisories');
+    const form = L.tid(nation, 'advisory-form');
+    await form.waitFor();
+    await L.tid(form, 'advisory-kind').selectOption('vulnerability');
+    await L.tid(form, 'advisory-severity').selectOption('3');
+    await L.tid(form, 'advisory-title').fill('Patch the records server CMS');
+    await L.tid(form, 'advisory-text').fill('A remote code execution flaw is exploited: patch today.');
+    await L.tid(form, 'advisory-submit').click();
+    const sent = L.tid(nation, 'advisory-sent-row').first();
+    await sent.waitFor({ timeout: 15000 });
+    adv = await sent.getAttribute('data-id');
+    assert.match(adv, /^[0-9a-f]{32}$/);
+    await fed.cmd('quiet');
+  });
+
+  await t.test('the agency sees it unread and marks it read', async () => {
+    await L.open(agency, 'inbox');
+    const row = agency.locator('[data-testid=advisory-row][data-id="' + adv + '"]');
+    await row.waitFor({ timeout: 15000 });
+    assert.equal(await row.getAttribute('data-read'), 'no');
+    await L.tid(row, 'advisory-mark-read').click();
+    await agency.locator('[data-testid=advisory-row][data-id="' + adv + '"][data-read=yes]').waitFor();
+    await fed.cmd('quiet');
+  });
+
+  await t.test('the national advisory shows that agency read it', async () => {
+    await L.open(nation, 'advisories/' + adv, 'advisories');
+    await nation.locator('[data-testid=recipient-row][data-node=tp-health][data-read=yes]')
+      .waitFor({ timeout: 15000 });
+  });
+
+  agency.assertClean('agency');
+  city.assertClean('city');
+  nation.assertClean('national');
+});

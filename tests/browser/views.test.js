@@ -1,0 +1,118 @@
+// views.test.js - every view of every tier opens without a page error,
+// console error or CSP violation at 1280x800 and at 390x844 (a phone); the
+// screenshots of each tier's main views go to docs/screenshots/ (the
+// README links them); the language switch changes the labels; a time is
+// shown in Taipei time with UTC in its title.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const L = require('./lib.js');
+
+if (L.skipIfMissing(test)) return;
+
+// the tiers, the node of each that the tests open, and the views whose
+// screenshots the README shows (besides Now)
+const TIERS = [
+  { tier: 'agency', node: 'tp-health', main: ['file'] },
+  { tier: 'city', node: 'taipei', main: ['queue'] },
+  { tier: 'ministry', node: 'moe', main: ['queue'] },
+  { tier: 'national', node: 'ncert', main: ['escalations', 'board'] },
+];
+const SIZES = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }];
+
+let fed;
+let browser;
+let incident;
+let advisory;
+before(async () => {
+  [fed, browser] = await Promise.all([L.startFed(), L.launch()]);
+  // something to show (set-up over the Unix socket): a level 3 incident at
+  // tp-health with its escalations, a level 1 at tp-school, an advisory
+  const r = await fed.api('tp-health', 'POST', '/api/v1/reports', L.form('Ransomware on the file server', {
+    level: 3, category: 'external_intrusion', affected_agencies: ['tp-transport'],
+    harms: [{ kind: 'outage', class: 'core', severity: 'severe' }],
+  }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  incident = r.body.incident;
+  const r2 = await fed.api('tp-school', 'POST', '/api/v1/reports', L.form('Phishing mail to teachers',
+    { aware_at: '2026-11-30T00:50:00Z' }));
+  assert.equal(r2.status, 200, JSON.stringify(r2.body));
+  const a = await fed.api('ncert', 'POST', '/api/v1/advisories', {
+    kind: 'vulnerability', severity: 3, title: 'CMS flaw exploited',
+    text: 'Patch the content management system today.', audience: { scope: 'ncert', tiers: ['agency'] },
+  });
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  advisory = a.body.id;
+  await fed.cmd('quiet');
+  await fed.cmd('advance 1500'); // 01:25 UTC: the level 3 team clock (due 01:30) is amber
+});
+after(async () => {
+  if (browser) await browser.close();
+  if (fed) await fed.close();
+});
+
+// views - the ids of the menu's views, in order
+async function menu(page) {
+  return L.tid(page, 'nav').locator('a[data-testid^="nav-"]').evaluateAll(
+    (as) => as.map((a) => a.dataset.testid.slice(4)));
+}
+
+for (const size of SIZES) {
+  for (const T of TIERS) {
+    test(T.tier + ': every view opens cleanly at ' + size.width + 'x' + size.height, async () => {
+      const page = await L.newPage(browser, size);
+      await L.login(page, fed.nodes[T.node], 'admin');
+      const ids = await menu(page);
+      assert.ok(ids.includes('now'), 'Now is in the menu: ' + ids);
+      // the views reached by links, not from the menu
+      const extra = ['incident/' + incident];
+      if (ids.includes('advisories') && T.tier === 'national') extra.push('advisories/' + advisory);
+      for (const hash of ids.concat(extra)) {
+        await L.open(page, hash, hash.split('/')[0]);
+        await L.settle(page);
+        assert.equal(await L.tid(page, 'error').count(), 0,
+          T.tier + ' #/' + hash + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
+        page.assertClean(T.tier + ' #/' + hash);
+        const suffix = size.name === 'phone' ? '-phone' : '';
+        if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop'))
+          await L.shot(page, T.tier + '-' + hash + suffix);
+      }
+      await page.context().close();
+    });
+  }
+}
+
+test('the language switch changes the labels, zh-TW and English', async () => {
+  const page = await L.newPage(browser);
+  await L.login(page, fed.nodes.taipei, 'viewer');
+  const nav = () => L.tid(page, 'nav').allTextContents();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-TW');
+  const zh = await nav();
+  assert.match(zh.join(' '), /[\u4e00-\u9fff]/, 'Chinese labels by default: ' + zh);
+  await L.tid(page, 'lang-switch').click();
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  const en = await nav();
+  assert.notDeepEqual(en, zh);
+  assert.doesNotMatch(en.join(' '), /[\u4e00-\u9fff]/, 'English labels: ' + en);
+  await L.tid(page, 'lang-switch').click();
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-TW');
+  assert.deepEqual(await nav(), zh);
+  page.assertClean();
+  await page.context().close();
+});
+
+test('a time shows Taipei time, with UTC in its title', async () => {
+  // the browser runs in UTC (lib.js): Taipei time is the console's doing
+  const page = await L.newPage(browser);
+  await L.login(page, fed.nodes['tp-health'], 'viewer');
+  await L.open(page, 'incident/' + incident, 'incident');
+  const t = page.locator('main time[datetime]').first();
+  await t.waitFor();
+  const iso = await t.getAttribute('datetime');
+  const taipei = new Date(Date.parse(iso) + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  assert.equal((await t.textContent()).trim(), taipei, 'shown in Asia/Taipei (UTC+8)');
+  const utc = new Date(iso).toISOString().slice(0, 19).replace('T', ' ') + ' UTC';
+  assert.equal(await t.getAttribute('title'), utc, 'UTC on hover');
+  page.assertClean();
+  await page.context().close();
+});
