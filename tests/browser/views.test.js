@@ -10,33 +10,43 @@ const L = require('./lib.js');
 
 if (L.skipIfMissing(test)) return;
 
-// the tiers, the node of each that the tests open, and the views whose
-// screenshots the README shows (besides Now)
+// the tiers, the node of each that the tests open, the incident its
+// detail view shows, and the views whose screenshots the README shows
+// (besides Now)
 const TIERS = [
-  { tier: 'agency', node: 'tp-health', main: ['file'] },
-  { tier: 'city', node: 'taipei', main: ['queue'] },
-  { tier: 'ministry', node: 'moe', main: ['queue'] },
-  { tier: 'national', node: 'ncert', main: ['escalations', 'board'] },
+  { tier: 'agency', node: 'tp-health', incident: 'l3', main: ['file'] },
+  { tier: 'city', node: 'taipei', incident: 'l3', main: ['queue'] },
+  { tier: 'ministry', node: 'moe', incident: 'school', main: ['queue'] },
+  { tier: 'national', node: 'ncert', incident: 'l3', main: ['escalations', 'board'] },
 ];
 const SIZES = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }];
 
 let fed;
 let browser;
-let incident;
+const incidents = {};
 let advisory;
+
+// file - a report filed at node over its Unix socket (set-up); its id
+async function file(node, form) {
+  const r = await fed.api(node, 'POST', '/api/v1/reports', form);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.incident;
+}
+
 before(async () => {
   [fed, browser] = await Promise.all([L.startFed(), L.launch()]);
   // something to show (set-up over the Unix socket): a level 3 incident at
-  // tp-health with its escalations, a level 1 at tp-school, an advisory
-  const r = await fed.api('tp-health', 'POST', '/api/v1/reports', L.form('Ransomware on the file server', {
+  // tp-health with its escalations, a level 1 at tp-school (reports to
+  // moe), a level 2 at tp-transport whose team is already late, an advisory
+  incidents.l3 = await file('tp-health', L.form('Ransomware on the file server', {
     level: 3, category: 'external_intrusion', affected_agencies: ['tp-transport'],
     harms: [{ kind: 'outage', class: 'core', severity: 'severe' }],
   }));
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  incident = r.body.incident;
-  const r2 = await fed.api('tp-school', 'POST', '/api/v1/reports', L.form('Phishing mail to teachers',
+  incidents.school = await file('tp-school', L.form('Phishing mail to teachers',
     { aware_at: '2026-11-30T00:50:00Z' }));
-  assert.equal(r2.status, 200, JSON.stringify(r2.body));
+  incidents.late = await file('tp-transport', L.form('Ticket machines defaced', {
+    level: 2, aware_at: '2026-11-29T21:00:00Z', category: 'external_intrusion',
+  }));
   const a = await fed.api('ncert', 'POST', '/api/v1/advisories', {
     kind: 'vulnerability', severity: 3, title: 'CMS flaw exploited',
     text: 'Patch the content management system today.', audience: { scope: 'ncert', tiers: ['agency'] },
@@ -51,35 +61,36 @@ after(async () => {
   if (fed) await fed.close();
 });
 
-// views - the ids of the menu's views, in order
+// menu - the ids of the menu's views, in order
 async function menu(page) {
   return L.tid(page, 'nav').locator('a[data-testid^="nav-"]').evaluateAll(
     (as) => as.map((a) => a.dataset.testid.slice(4)));
 }
 
-for (const size of SIZES) {
-  for (const T of TIERS) {
-    test(T.tier + ': every view opens cleanly at ' + size.width + 'x' + size.height, async () => {
-      const page = await L.newPage(browser, size);
-      await L.login(page, fed.nodes[T.node], 'admin');
-      const ids = await menu(page);
-      assert.ok(ids.includes('now'), 'Now is in the menu: ' + ids);
-      // the views reached by links, not from the menu
-      const extra = ['incident/' + incident];
-      if (ids.includes('advisories') && T.tier === 'national') extra.push('advisories/' + advisory);
-      for (const hash of ids.concat(extra)) {
+for (const T of TIERS) {
+  test(T.tier + ': every view opens cleanly at 1280x800 and at 390x844', async () => {
+    const page = await L.newPage(browser, SIZES[0]);
+    await L.login(page, fed.nodes[T.node], 'admin');
+    const ids = await menu(page);
+    assert.ok(ids.includes('now'), 'Now is in the menu: ' + ids);
+    // and the views reached by links, not from the menu
+    const hashes = ids.concat(['incident/' + incidents[T.incident]]);
+    if (T.tier === 'national' && ids.includes('advisories')) hashes.push('advisories/' + advisory);
+    for (const size of SIZES) {
+      await page.setViewportSize({ width: size.width, height: size.height });
+      for (const hash of hashes) {
+        const what = T.tier + ' #/' + hash + ' at ' + size.width + 'x' + size.height;
         await L.open(page, hash, hash.split('/')[0]);
         await L.settle(page);
         assert.equal(await L.tid(page, 'error').count(), 0,
-          T.tier + ' #/' + hash + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
-        page.assertClean(T.tier + ' #/' + hash);
-        const suffix = size.name === 'phone' ? '-phone' : '';
+          what + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
+        page.assertClean(what);
         if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop'))
-          await L.shot(page, T.tier + '-' + hash + suffix);
+          await L.shot(page, T.tier + '-' + hash + (size.name === 'phone' ? '-phone' : ''));
       }
-      await page.context().close();
-    });
-  }
+    }
+    await page.context().close();
+  });
 }
 
 test('the language switch changes the labels, zh-TW and English', async () => {
@@ -105,7 +116,7 @@ test('a time shows Taipei time, with UTC in its title', async () => {
   // the browser runs in UTC (lib.js): Taipei time is the console's doing
   const page = await L.newPage(browser);
   await L.login(page, fed.nodes['tp-health'], 'viewer');
-  await L.open(page, 'incident/' + incident, 'incident');
+  await L.open(page, 'incident/' + incidents.l3, 'incident');
   const t = page.locator('main time[datetime]').first();
   await t.waitFor();
   const iso = await t.getAttribute('datetime');
