@@ -78,7 +78,9 @@ function adviceBox(a) {
       dest('file.report_to', a.report_to, 'file-report-to'),
       dest('file.copy_to', a.copy_to ? [].concat(a.copy_to) : [], 'file-copy-to'),
       dest('file.horizontal_to', a.horizontal_to, 'file-horizontal-to'),
-      dest('file.escalations', (a.escalations || []).map((e) => t('esc.' + e.kind) + ' → ' + e.to + ' (' + e.rule + ')'), 'file-escalations')),
+      dest('file.escalations', (a.escalations || []).map((e) => t('esc.' + e.kind) + ' → ' + e.to + ' (' + e.rule + ')'), 'file-escalations'),
+      a.below_advised && (a.escalations_at_advised_level || []).length
+        ? dest('file.escalations_advised', a.escalations_at_advised_level.map((k) => t('esc.' + k)), 'file-escalations-advised') : null),
   ];
 }
 
@@ -142,6 +144,7 @@ export default {
     const damage = Object.fromEntries(DAMAGE.map((k) => [k, h('input', { testid: 'file-damage-' + k, maxlength: 2000 })]));
     const advice = h('div', { class: 'advice card', testid: 'file-advice', 'aria-live': 'polite' }, t('file.advice_wait'));
     const grid = harmGrid(() => schedule());
+    const inline = h('div', { class: 'advice-inline', 'aria-hidden': 'true' });
     const submit = h('button', { type: 'submit', class: 'primary big', testid: 'file-submit' }, t(drillOf ? 'file.submit_drill' : 'file.submit'));
     const msg = h('div', { testid: 'file-msg' });
     const result = h('div');
@@ -153,7 +156,7 @@ export default {
         h('div', { class: 'file-main' },
           L('form.title', title),
           h('div', { class: 'row3' }, L('form.aware_at_tpe', aware), L('form.level', level), L('form.category', category)),
-          h('fieldset', null, h('legend', null, t('form.harms')), h('p', { class: 'muted' }, t('file.harms_help')), grid),
+          h('fieldset', null, h('legend', null, t('form.harms')), h('p', { class: 'muted' }, t('file.harms_help')), grid, inline),
           L('form.facts', facts), L('form.scope', scope), L('form.measures_taken', measures), L('form.support_requested', support),
           h('fieldset', { testid: 'file-affected' }, h('legend', null, t('form.affected_agencies')),
             affected.length ? affected.map((c) => h('label', { class: 'check' }, c, ' ', c.value)) : h('span', { class: 'none' }, '—')),
@@ -195,7 +198,11 @@ export default {
       if (!b.harms.length) { clear(advice).appendChild(h('p', { class: 'muted' }, t('file.tick_harm'))); return; }
       try {
         const a = await api('POST', '/api/v1/advise', b);
-        if (mine === seq) clear(advice).append(...adviceBox(a));
+        if (mine !== seq) return;
+        clear(advice).append(...adviceBox(a));
+        // on a phone the advice sits below the form: its gist under the harms too
+        clear(inline).append(t('file.advised'), ' L' + a.advised_level,
+          a.below_advised ? h('span', { class: 'flag' }, ' ⚠ R-LEVEL-2') : null);
       } catch (e) {
         if (mine === seq) clear(advice).appendChild(errorBox(e));
       }

@@ -95,7 +95,7 @@ function hopsTable(inc) {
 
 // deliveries - each copy, horizontal notice and escalation sent about the
 // incident, with who stored it (delivered) and who signed a receipt
-function deliveriesTable(inc) {
+function deliveriesTable(inc, ctx) {
   const hist = inc.history || [];
   const sent = hist.filter((e) => NOTICE_KINDS.includes(e.what));
   const marks = (msg, what) => hist.filter((e) => e.msg === msg && e.what === what)
@@ -104,7 +104,10 @@ function deliveriesTable(inc) {
     const rec = marks(e.msg, 'receipt');
     return h('tr', { testid: 'delivery-row', dataset: { msg: e.msg, what: e.what, received: rec.length ? 'yes' : 'no' } },
       h('td', null, t('what.' + e.what)), h('td', null, timeEl(e.at)), h('td', { class: 'free-text' }, e.detail || ''),
-      h('td', null, marks(e.msg, 'delivered').length ? marks(e.msg, 'delivered') : h('span', { class: 'st-warn' }, t('inc.not_yet'))),
+      h('td', null, marks(e.msg, 'delivered').length ? marks(e.msg, 'delivered')
+        // only the sender of a notice learns of its delivery
+        : e.node === ctx.node ? h('span', { class: 'st-warn' }, t('inc.not_yet'))
+          : h('span', { class: 'none', title: t('inc.not_known_here') }, '—')),
       h('td', null, rec.length ? rec : h('span', { class: 'none' }, '—')));
   }), 'incident-deliveries', 'inc.no_notices');
 }
@@ -244,7 +247,7 @@ export default {
       section('inc.form', reportCard(inc.report && inc.report.report)),
       section('inc.history', historyTable(inc)),
       section('inc.hops', hopsTable(inc)),
-      section('inc.deliveries', deliveriesTable(inc)),
+      section('inc.deliveries', deliveriesTable(inc, ctx)),
       section('inc.held', await heldBox(inc)));
     if (mine) root.appendChild(actions(inc, ctx));
     const sup = h('div', { testid: 'incident-actions-supervisor' });

@@ -100,10 +100,14 @@ export default {
     }
     // every second: the worst state of each row follows the node's clock
     function tick() {
+      let overdue = 0;
       for (const tr of body.children) {
         const w = worstOf(tr.incident);
         if (tr.dataset.worst !== w) tr.dataset.worst = w;
+        if (w === 'overdue') overdue++;
       }
+      const n = countsBox.querySelector('[data-key=overdue] strong');
+      if (n && n.textContent !== String(overdue)) n.textContent = String(overdue);
     }
     await load();
     ctx.every(10000, load);
