@@ -99,14 +99,15 @@ async function waitReceipt(id, target) {
   }
 }
 
-function resultBox(id, inc, receipt, ctx) {
+function resultBox(id, inc, receipt, ctx, reply) {
   if (receipt) {
     return h('div', { class: 'ok result', testid: 'file-result', dataset: { received: 'yes' } },
       h('strong', { testid: 'file-received' }, t('file.received', { target: receipt.node, at: fmtTime(receipt.at) })),
       ' ', link('incident/' + id, t('file.open_incident')));
   }
   const ps = (inc && inc.phone_script) || {
-    target: inc ? inc.target : '', contact: null, due: null, aware_at: inc ? inc.aware_at : null,
+    target: inc ? inc.target : (reply.to || [])[0], contact: null,
+    due: ((reply.dues || []).find((d) => d.deadline === 'report') || {}).due, aware_at: inc ? inc.aware_at : null,
     level: inc ? inc.level : '', id, link_connected: ((ctx.status.links || []).find((l) => l.direction === 'up') || {}).connected,
     link_since: ((ctx.status.links || []).find((l) => l.direction === 'up') || {}).since,
   };
@@ -164,7 +165,7 @@ export default {
           h('fieldset', null, h('legend', null, t('form.damage')), DAMAGE.map((k) => L('form.damage.' + k, damage[k]))),
           submit, msg),
         h('aside', { class: 'file-side' }, h('h2', null, t('file.advice')), advice)));
-    root.append(h('h1', null, t(drillOf ? 'file.title_drill' : 'nav.file')), form, result);
+    root.append(h('h1', null, t(drillOf ? 'file.title_drill' : 'nav.file')), result, form);
 
     function body(forAdvice) {
       const b = {
@@ -219,13 +220,15 @@ export default {
         msg.appendChild(h('div', { class: 'notice', testid: 'file-waiting' }, t('file.stored_waiting', { id: r.incident })));
         const w = await waitReceipt(r.incident, (r.to || [])[0]);
         clear(msg);
-        result.appendChild(resultBox(r.incident, w.inc, w.receipt, ctx));
+        result.appendChild(resultBox(r.incident, w.inc, w.receipt, ctx, r));
         result.scrollIntoView({ block: 'start' });
       } catch (e) {
         if (e instanceof ApiError && e.status === 409 && /same form/.test(e.message || '')) {
           const again1 = h('button', { type: 'button', class: 'primary', testid: 'file-again' }, t('file.again'));
           again1.addEventListener('click', () => file(true));
-          msg.appendChild(h('div', { class: 'notice', testid: 'file-duplicate' }, t('file.duplicate'), ' ', e.message, ' ', again1));
+          const first = /incident ([0-9a-f]{32})/.exec(e.message || '');
+          msg.appendChild(h('div', { class: 'notice', testid: 'file-duplicate' }, t('file.duplicate'), ' ',
+            first ? link('incident/' + first[1], t('file.open_first')) : null, ' ', again1));
         } else {
           msg.appendChild(errorBox(e));
           const bad = e instanceof ApiError && e.field ? form.querySelector('[data-testid=file-' + e.field.replace(/_/g, '-') + ']') : null;

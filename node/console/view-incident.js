@@ -68,14 +68,14 @@ function duesTable(inc) {
   const rows = (inc.dues || []).slice().sort((a, b) => Date.parse(a.due) - Date.parse(b.due)).map((d) => {
     const tr = h('tr', { testid: 'due-row', dataset: { deadline: d.deadline, state: dueState(d) } },
       h('td', null, t('deadline.' + d.deadline)),
-      h('td', null, h('code', null, d.rule)),
-      h('td', null, timeEl(d.due)),
       h('td', null, dueCell(d)),
+      h('td', null, timeEl(d.due)),
+      h('td', null, h('code', null, d.rule)),
       h('td', null, d.judged_here ? t('common.yes') : t('common.no')));
     tr.due = d;
     return tr;
   });
-  return table(['col.deadline', 'col.rule', 'col.due', 'col.status', 'col.judged_here'], rows, 'incident-dues');
+  return table(['col.deadline', 'col.status', 'col.due', 'col.rule', 'col.judged_here'], rows, 'incident-dues');
 }
 
 function historyTable(inc) {
