@@ -26,6 +26,7 @@ setpriv --pdeathsig, so that even a SIGKILL of this process takes them
 with it. Only the set-up and the clock use the Unix socket; the tests do
 every operator action through the browser.
 """
+import concurrent.futures
 import ctypes
 import json
 import os
@@ -74,20 +75,28 @@ class BrowserFed:
             self.fed.wrap[nid] = ["setpriv", "--pdeathsig", "TERM", "--"]
         self.fed.start()
         self.fed.wait_links()
+        # the accounts, a node per thread: each password is an argon2id hash
+        # the node computes (about 0.2 s, more on a busy machine)
+        with concurrent.futures.ThreadPoolExecutor(len(OPENED)) as pool:
+            made = dict(zip(OPENED, pool.map(self.accounts, OPENED)))
         nodes = {}
         for nid in OPENED:
-            accounts = {}
-            for role in ROLES:
-                pw = secrets.token_urlsafe(18)
-                st, rep = self.fed.api(nid, "POST", "/api/v1/operators",
-                                       {"name": role, "role": role, "password": pw})
-                if st != 200:
-                    raise RuntimeError("%s: account %s: %d %s" % (nid, role, st, rep))
-                accounts[role] = {"name": role, "password": pw}
             base = "http://127.0.0.1:%d" % self.http[nid]
             nodes[nid] = {"tier": self.fed.nodes[nid]["tier"], "base": base,
-                          "url": base + "/console/", "accounts": accounts}
+                          "url": base + "/console/", "accounts": made[nid]}
         return {"ok": True, "clock": CLOCK, "dir": self.dir, "nodes": nodes}
+
+    def accounts(self, nid):
+        """accounts - an account per role at nid, random passwords"""
+        accounts = {}
+        for role in ROLES:
+            pw = secrets.token_urlsafe(18)
+            st, rep = self.fed.api(nid, "POST", "/api/v1/operators",
+                                   {"name": role, "role": role, "password": pw}, timeout=30)
+            if st != 200:
+                raise RuntimeError("%s: account %s: %d %s" % (nid, role, st, rep))
+            accounts[role] = {"name": role, "password": pw}
+        return accounts
 
     def quiet(self):
         for nid in self.fed.nodes:
