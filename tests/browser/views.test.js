@@ -14,11 +14,26 @@ if (L.skipIfMissing(test)) return;
 // detail view shows, and the views whose screenshots the README shows
 // (besides Now)
 const TIERS = [
-  { tier: 'agency', node: 'tp-health', incident: 'l3', main: ['file'] },
+  { tier: 'agency', node: 'tp-health', incident: 'l3', main: ['file'], prepare: { file: fillReport } },
   { tier: 'city', node: 'taipei', incident: 'l3', main: ['queue'] },
   { tier: 'ministry', node: 'moe', incident: 'school', main: ['queue'] },
   { tier: 'national', node: 'ncert', incident: 'l3', main: ['escalations', 'board'] },
 ];
+
+// fillReport - a report form half filled in, for its screenshot: the
+// advice beside it shows the level and the due times
+async function fillReport(page) {
+  const f = L.tid(page, 'file-form');
+  await L.tid(f, 'file-title').fill('Ransomware on the patient records server');
+  await L.tid(f, 'file-level').selectOption('3');
+  await L.tid(f, 'harm-outage-core').selectOption('severe');
+  await page.waitForFunction(() => {
+    const e = document.querySelector('[data-testid=file-advised-level]');
+    return e && e.textContent.trim() === '3';
+  });
+  await L.settle(page);
+}
+
 const SIZES = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 390, height: 844 }];
 
 let fed;
@@ -85,8 +100,10 @@ for (const T of TIERS) {
         assert.equal(await L.tid(page, 'error').count(), 0,
           what + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
         page.assertClean(what);
-        if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop'))
+        if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop')) {
+          if (T.prepare && T.prepare[hash]) await T.prepare[hash](page);
           await L.shot(page, T.tier + '-' + hash + (size.name === 'phone' ? '-phone' : ''));
+        }
       }
     }
     await page.context().close();
