@@ -18,7 +18,7 @@ export const TABLES = {
     'list.empty': '沒有資料',
     'span.d': '{n} 天', 'span.h': '{n} 小時', 'span.min': '{n} 分', 'span.s': '{n} 秒',
     'due.in': '剩 {span}', 'due.overdue_by': '已逾期 {span}', 'due.met_at': '已於 {at} 完成',
-    'due.late_at': '逾期完成（{at}，晚 {by}）', 'due.missed': '未完成（已逾期）',
+    'due.late_at': '逾期完成（{at}，晚 {by}）', 'due.missed': '未完成（時限已停止）',
     // part A: now, incident, links, audit, file, inbox, drill notices
     'nav.now': '現況', 'nav.incident': '事件', 'nav.links': '連線', 'nav.audit': '稽核紀錄',
     'nav.file': '通報', 'nav.inbox': '情資通告', 'nav.drills_in': '演練通知',
@@ -119,7 +119,7 @@ export const TABLES = {
     'list.empty': 'Nothing to show',
     'span.d': '{n} d', 'span.h': '{n} h', 'span.min': '{n} min', 'span.s': '{n} s',
     'due.in': 'in {span}', 'due.overdue_by': 'overdue by {span}', 'due.met_at': 'met at {at}',
-    'due.late_at': 'met late at {at} ({by} late)', 'due.missed': 'missed',
+    'due.late_at': 'met late at {at} ({by} late)', 'due.missed': 'not met (clock stopped)',
     // part A: now, incident, links, audit, file, inbox, drill notices
     'nav.now': 'Now', 'nav.incident': 'Incident', 'nav.links': 'Links', 'nav.audit': 'Audit',
     'nav.file': 'File a report', 'nav.inbox': 'Advisories', 'nav.drills_in': 'Drill notices',

@@ -56,19 +56,11 @@ function levelCard(inc) {
     field('inc.requested', inc.requested_level ? levelBadge(inc.requested_level) : '—'));
 }
 
-function dueCell(d) {
-  const st = dueState(d);
-  if (st === 'missed') return h('span', { class: 'countdown-fixed st-missed' }, t('due.missed'));
-  if (d.state && !['open', 'overdue', 'met'].includes(d.state) && !d.met)
-    return h('span', { class: 'none' }, d.state);
-  return countdown(d);
-}
-
 function duesTable(inc) {
   const rows = (inc.dues || []).slice().sort((a, b) => Date.parse(a.due) - Date.parse(b.due)).map((d) => {
     const tr = h('tr', { testid: 'due-row', dataset: { deadline: d.deadline, state: dueState(d) } },
       h('td', null, t('deadline.' + d.deadline)),
-      h('td', null, dueCell(d)),
+      h('td', null, countdown(d)),
       h('td', null, timeEl(d.due)),
       h('td', null, h('code', null, d.rule)),
       h('td', null, d.judged_here ? t('common.yes') : t('common.no')));
