@@ -1,3 +1,12 @@
 // views-all.js - registers every view module with views.js, in menu order
 // (each engineer's views in one line, so that parallel work merges cleanly).
 import { register } from './views.js';
+import queue from './view-queue.js';
+import board from './view-board.js';
+import advisories from './view-advisories.js';
+import drills from './view-drills.js';
+import late from './view-late.js';
+import escalations from './view-escalations.js';
+import support from './view-support.js';
+import directory from './view-directory.js';
+register(queue, board, advisories, drills, late, escalations, support, directory);
