@@ -43,6 +43,7 @@
 #include "dir_verbs.h"
 #include "drill.h"
 #include "filing.h"
+#include "inbox.h"
 #include "log.h"
 #include "metrics.h"
 #include "node.h"
@@ -71,6 +72,9 @@ static const struct api_verb api_verbs[] = {
     {"GET", "/api/v1/messages/{id}/wait", ops_wait_message_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/outbox/wait", ops_wait_outbox_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/advisories", view_advisories_verb, 0, ROLE_VIEWER},
+    {"GET", "/api/v1/advisories/{id}", inbox_advisory_verb, 0, ROLE_VIEWER},
+    {"POST", "/api/v1/advisories/{id}/read", inbox_read_verb, W, ROLE_VIEWER},
+    {"GET", "/api/v1/drill-notices", view_drill_notices_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/drills", view_drills_verb, 0, ROLE_VIEWER},
     {"GET", "/api/v1/drills/{id}", drill_record_verb, 0, ROLE_VIEWER},
     {"POST", "/api/v1/reports", filing_report_verb, W, ROLE_REPORTER},
@@ -308,6 +312,26 @@ control_commit(struct api_req *r, struct work *wk, const json_t *answer)
     wk->answer = NULL;
     free(txt);
     return rc;
+}
+
+/* control_commit_item - one message made here, committed with its answer */
+json_t *
+control_commit_item(struct api_req *r, struct work_item *it, json_t *rep, const char *what)
+{
+    struct work wk;
+    int rc;
+
+    memset(&wk, 0, sizeof(wk));
+    wk.type = WORK_INBOUND;
+    wk.items = it;
+    wk.n = 1;
+    rc = control_commit(r, &wk, rep);
+    env_msg_free(&it->m);
+    if (rc != RL_OK) {
+        json_decref(rep);
+        return api_error(r, control_commit_status(rc), NULL, "%s: not stored: %s", what, wk.err);
+    }
+    return rep;
 }
 
 /* control_commit_status - the HTTP status of a commit that failed with rc */

@@ -10,6 +10,7 @@
 #include "err.h"
 
 struct work;
+struct work_item;
 
 /* control_commit - run wk through the writer for request r: with an
  * Idempotency-Key, answer (borrowed: the reply the verb will give on
@@ -20,5 +21,11 @@ int control_commit(struct api_req *r, struct work *wk, const json_t *answer) RL_
 /* control_commit_status - the HTTP status for a commit that failed with rc
  * (403, 400, 413, 409, 503 or 500). */
 int control_commit_status(int rc);
+
+/* control_commit_item - commit one message an operator made here (it,
+ * sealed; freed here) with the answer rep (taken): rep, or the error reply
+ * prefixed by what. */
+json_t *control_commit_item(struct api_req *r, struct work_item *it, json_t *rep,
+                            const char *what);
 
 #endif

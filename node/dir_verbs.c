@@ -33,7 +33,6 @@ dir_change_verb(struct api_req *r)
     Relay__Body b = RELAY__BODY__INIT;
     struct directory trial;
     struct work_item it;
-    struct work wk;
     uint8_t *raw = NULL, id[ENV_ID_LEN];
     char err[300], ihex[ENV_ID_HEX];
     const char *why;
@@ -83,22 +82,12 @@ dir_change_verb(struct api_req *r)
         relay__dir_change__free_unpacked(c, NULL);
         return api_error(r, 503, NULL, "directory: %s", why ? why : rl_strerror(rc));
     }
-    memset(&wk, 0, sizeof(wk));
-    wk.type = WORK_INBOUND;
-    wk.items = &it;
-    wk.n = 1;
     rep = api_ok();
     env_id_hex(id, ihex);
     json_object_set_new(rep, "id", json_string(ihex));
     json_object_set_new(rep, "seq", json_integer((json_int_t)c->seq));
     relay__dir_change__free_unpacked(c, NULL);
-    rc = control_commit(r, &wk, rep);
-    env_msg_free(&it.m);
-    if (rc != RL_OK) {
-        json_decref(rep);
-        return api_error(r, control_commit_status(rc), NULL, "directory: not stored: %s", wk.err);
-    }
-    return rep;
+    return control_commit_item(r, &it, rep, "directory");
 }
 
 /* dir_export_verb - the signed log, for a joining node's bootstrap file */

@@ -1437,6 +1437,8 @@ form_incident_json(const Relay__IncidentRecord *r)
         json_integer(r->reviewed_level ? r->reviewed_level : r->claimed_level),
         &bad);
     put(o, "drill", json_boolean(r->drill), &bad);
+    if (r->drill_of.len) /* R-DRILL: the drill notice this report answers */
+        put(o, "drill_of", js_hex(&r->drill_of), &bad);
     put(o, "team_formed", json_boolean(r->team_formed), &bad);
     put(o, "damage_controlled", json_boolean(r->damage_controlled), &bad);
     put(o, "recovered", json_boolean(r->recovered), &bad);

@@ -327,6 +327,20 @@ http_reply(struct MHD_Connection *c, struct api_req *r, json_t *reply)
     return http_send(c, status, txt, len, "application/json", r, NULL);
 }
 
+/* http_unescape - MHD's unescape of the path and query, except that a
+ * text holding "%00" is left as it is: MHD's own cuts the string at the
+ * NUL, so "/console/app.js%00.png" would be served as app.js; kept
+ * escaped, it names nothing and is 404 (issue 11) */
+static size_t
+http_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    if (strstr(s, "%00") != NULL)
+        return strlen(s);
+    return MHD_http_unescape(s);
+}
+
 /* http_serve - a whole request received: build it, dispatch, reply */
 static enum MHD_Result
 http_serve(struct http_listener *l, struct MHD_Connection *c, const char *url, const char *method,
@@ -586,7 +600,7 @@ http_start_unix(struct http_srv *s)
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_UNIX_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)HTTP_UNIX_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, http_done, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (s->unix_d == NULL) {
         close(fd);
         log_warn("%s: key 'api_socket': %s: the HTTP server did not start", c->path,
@@ -643,6 +657,7 @@ http_start_tcp(struct http_srv *s)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_TCP_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)HTTP_TCP_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TCP_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, http_done, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
         /* without TLS the list ends here */
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY,
         key, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES, MHD_OPTION_END);

@@ -56,6 +56,9 @@ void link_down_stop(struct node *n);
  * answered within link_timeout_ms. *parked (if not NULL): a poll of the
  * child is parked here now. */
 int link_down_connected(struct node *n, size_t ix, int64_t now_ms, int *parked);
+/* link_down_seen_ms - when child ix (directory index) last made a request
+ * (monotonic ms); 0: never, or the listener is not running. */
+int64_t link_down_seen_ms(struct node *n, size_t ix);
 /* link_down_listening - 1 while the listener for children and its workers
  * run (started, not stopping): /readyz. */
 int link_down_listening(void);

@@ -741,6 +741,22 @@ link_down_connected(struct node *n, size_t ix, int64_t now_ms, int *parked)
     return up;
 }
 
+/* link_down_seen_ms - when child ix last made a request (monotonic ms),
+ * 0 if never or while the listener is not running: the tables exist only
+ * between link_down_start and link_down_stop, and the HTTP API answers
+ * before and after (a status read raced the start and crashed) */
+int64_t
+link_down_seen_ms(struct node *n, size_t ix)
+{
+    int64_t seen = 0;
+
+    pthread_mutex_lock(&D.mu);
+    if (D.open && ix < n->n_child_seen && n->child_seen_ms != NULL)
+        seen = atomic_load(&n->child_seen_ms[ix]);
+    pthread_mutex_unlock(&D.mu);
+    return seen;
+}
+
 /* link_down_start - tables, socket, slots, listener, workers */
 int
 link_down_start(struct node *n)

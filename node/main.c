@@ -438,6 +438,7 @@ main(int argc, char **argv)
     node_identity(&n, path);
     if (!init)
         node_store_key(&n);
+    n.started_us = clock_now_us(); /* links down since then, at most */
     if (writer_start(&n) != RL_OK)
         log_fatal("cannot start the writer");
     if (timer_start(&n) != RL_OK)

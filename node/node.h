@@ -57,6 +57,7 @@ struct node {
     nng_socket up_sock;
     atomic_int up_pipes;
     _Atomic int64_t up_ok_ms; /* last exchange the parent answered (monotonic) */
+    int64_t started_us;       /* when this process started serving (node clock) */
     uint64_t up_head_seq;     /* the audit head signed last (poller only) */
     ProtobufCBinaryData up_head;
     pthread_t up_send_thr, up_poll_thr;

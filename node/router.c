@@ -78,7 +78,8 @@ router_next_hops(const struct directory *d, const char *self,
     return n;
 }
 
-/* router_wants_receipt - incident traffic and notices are acknowledged */
+/* router_wants_receipt - incident traffic, notices and advisories (their
+ * author lists who has them, issue 11) are acknowledged */
 int
 router_wants_receipt(const Relay__Body *body)
 {
@@ -90,6 +91,7 @@ router_wants_receipt(const Relay__Body *body)
     case RELAY__BODY__KIND_CLOSURE:
     case RELAY__BODY__KIND_WITHDRAWAL:
     case RELAY__BODY__KIND_NOTICE:
+    case RELAY__BODY__KIND_ADVISORY:
         return 1;
     default:
         return 0;
@@ -544,6 +546,11 @@ router_apply_incident(struct store_txn *t, struct node *n, const struct env_msg 
             (rc = drill_update(t, b->report->drill_of.data, b->id.data,
                                b->created_us, 'R')) != RL_OK)
             goto done;
+        /* the drill notice answered here, for the console's list (issue 11) */
+        if (strcmp(b->author, self) == 0 && b->report->drill_of.len == 16 &&
+            (rc = store_receipt_note(t, b->report->drill_of.data, self, 0,
+                                     b->created_us)) != RL_OK)
+            goto done;
         break;
     case RELAY__BODY__KIND_UPDATE:
         r->team_formed |= b->update->team_formed;
@@ -693,6 +700,7 @@ router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
     uint8_t *buf, id[16];
     size_t len, nold;
     int rc, receipt = strcmp(what, "receipt") == 0, acked_changed = 0, kind;
+    int read = strcmp(what, "read") == 0;
     char author[64];
 
     rc = store_get_message(t, msg, &buf, &len);
@@ -707,6 +715,14 @@ router_note(struct store_txn *t, struct node *n, const uint8_t msg[16],
         ((reason == NULL && strcmp(author, self) != 0) ||
          kind == RELAY__BODY__KIND_ADVISORY || kind == RELAY__BODY__KIND_ACK ||
          kind == RELAY__BODY__KIND_DIRECTORY)) {
+        free(buf);
+        /* R-ADVISORY: the author lists who has its advisory, who read it */
+        if (kind == RELAY__BODY__KIND_ADVISORY && reason == NULL && (receipt || read) &&
+            strcmp(author, self) == 0)
+            return store_receipt_note(t, msg, who, receipt ? at : 0, read ? at : 0);
+        return RL_OK;
+    }
+    if (read) { /* read receipts are for advisories only */
         free(buf);
         return RL_OK;
     }
@@ -812,13 +828,22 @@ router_apply(struct store_txn *t, struct node *n, const struct env_msg *m,
 
     switch (b->kind_case) {
     case RELAY__BODY__KIND_ACK:
+        if (!deliver && b->ack->read && strcmp(b->author, n->self->id) == 0) {
+            /* our own read receipt: an operator here read these */
+            for (size_t i = 0; i < b->ack->n_ids; i++)
+                if (b->ack->ids[i].len == 16 &&
+                    (rc = store_receipt_note(t, b->ack->ids[i].data, n->self->id, 0,
+                                             b->created_us)) != RL_OK)
+                    return rc;
+            return RL_OK;
+        }
         if (!deliver)
             return RL_OK;
         for (size_t i = 0; i < b->ack->n_ids; i++) {
             if (b->ack->ids[i].len != 16)
                 continue;
-            rc = router_note(t, n, b->ack->ids[i].data, b->author,
-                             b->created_us, "receipt", NULL);
+            rc = router_note(t, n, b->ack->ids[i].data, b->author, b->created_us,
+                             b->ack->read ? "read" : "receipt", NULL);
             if (rc != RL_OK)
                 return rc;
         }
@@ -835,6 +860,9 @@ router_apply(struct store_txn *t, struct node *n, const struct env_msg *m,
             if (deliver)
                 log_warn("[DRILL] scenario %u from %s, level %u: %s", b->notice->scenario,
                          b->author, b->notice->level, b->notice->text);
+            /* listed where it must be answered (issue 11: the console) */
+            if (deliver && b->notice->drill.len == 16)
+                return store_put_drill_notice(t, b->id.data, b->notice->drill.data);
             return RL_OK;
         }
         break;

@@ -146,6 +146,11 @@ store_open(const char *dir, int64_t map_mb, int64_t map_max_mb, int readonly,
         (rc = mdb_dbi_open(txn, "corrupt", flags, &s->corrupt)) ||
         (rc = mdb_dbi_open(txn, "operators", flags, &s->operators)))
         goto fail;
+    /* issue 11: a store made before receipts opens read-only without them */
+    rc = mdb_dbi_open(txn, "receipts", flags, &s->receipts);
+    if (rc != 0 && !(readonly && rc == MDB_NOTFOUND))
+        goto fail;
+    s->has_receipts = rc == 0;
     if (store_meta_get(txn, s->meta, "outbox_seq", buf, 8) ||
         store_meta_get(txn, s->meta, "audit_hash", s->audit_hash, 32)) {
         rc = EIO;
@@ -712,6 +717,21 @@ store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us)
     put_u64(when, (uint64_t)at_us);
     return store_rc(mdb_put(t->txn, t->s->advisories, &k, &v, 0),
                     "write advisory");
+}
+
+/* store_advisory_at - when advisory id was listed here */
+int
+store_advisory_at(struct store_txn *t, const uint8_t id[16], int64_t *at_us)
+{
+    MDB_val k = {16, (void *)id}, v;
+    int rc = mdb_get(t->txn, t->s->advisories, &k, &v);
+
+    if (rc != 0)
+        return store_rc(rc, "read advisory");
+    if (v.mv_size != 8)
+        return RL_ECORRUPT;
+    *at_us = (int64_t)get_u64(v.mv_data);
+    return RL_OK;
 }
 
 /* due_key - due(8, big endian) iid(16) which(1): ordered by time */

@@ -23,6 +23,11 @@
  *                                        service by `store check`, kept
  *   operators  name                   -> OperatorRecord: an account of the
  *                                        HTTP API (node/account.c)
+ *   receipts   id(16) node            -> delivered(8) read(8): advisory
+ *                                        receipts (node/store_receipt.c): at
+ *                                        the author, one per recipient that
+ *                                        answered; at a recipient, its own
+ *                                        (when an operator here read it)
  *   meta also holds node_id and node_pk, written once by --init: a store
  *   without them, or with another node's, is refused at start.
  *
@@ -31,7 +36,8 @@
  * logged with db and key and returned as RL_ECORRUPT, never skipped.
  * audit is re-verified as a hash chain (store_audit_verify), dirlog by its
  * root signatures at every start (dirlog_build). The small fixed-size
- * records (seen, outbox, advisories, peers, dues, drill_notices, meta) are
+ * records (seen, outbox, advisories, peers, dues, drill_notices, receipts,
+ * meta) are
  * checked by size on read and by cross-reference in `store check`
  * (node/store_check.c); a tag would double them for little gain.
  *
@@ -166,6 +172,24 @@ int store_dirlog_get(struct store_txn *t, uint64_t seq, uint8_t **out,
 int store_dirlog_all(struct store_txn *t, ProtobufCBinaryData **v, size_t *n) RL_MUST_CHECK;
 
 int store_put_advisory(struct store_txn *t, const uint8_t id[16], int64_t at_us) RL_MUST_CHECK;
+/* store_advisory_at - when advisory id was listed here (received or
+ * issued): RL_OK, RL_ENOTFOUND. */
+int store_advisory_at(struct store_txn *t, const uint8_t id[16], int64_t *at_us) RL_MUST_CHECK;
+
+/* Advisory receipts (issue 11, node/store_receipt.c): for message id and
+ * node, when it was delivered there and when an operator there read it
+ * (0: not known). store_receipt_note keeps the earliest non-zero time of
+ * each; store_receipt_get returns RL_ENOTFOUND when none is recorded;
+ * store_receipt_each calls fn for every node recorded for id, in name
+ * order, and stops at its first non-zero return (returned). */
+int store_receipt_note(struct store_txn *t, const uint8_t id[16], const char *node,
+                       int64_t delivered_us, int64_t read_us) RL_MUST_CHECK;
+int store_receipt_get(struct store_txn *t, const uint8_t id[16], const char *node,
+                      int64_t *delivered_us, int64_t *read_us) RL_MUST_CHECK;
+typedef int (*store_receipt_fn)(void *arg, const char *node, int64_t delivered_us,
+                                int64_t read_us);
+int store_receipt_each(struct store_txn *t, const uint8_t id[16], store_receipt_fn fn,
+                       void *arg) RL_MUST_CHECK;
 
 /* store_audit - append one hash-chained entry, naming t->actor if set. */
 int store_audit(struct store_txn *t, int64_t at_us, const char *what,

@@ -258,7 +258,7 @@ scan_rest(struct scan *s)
 {
     static const char *const rest[] = {"seen", "advisories", "peers", "meta",
                                        "drill_notices", "dirlog", "held", "requests",
-                                       NULL}; /* audit: read by scan_audit */
+                                       "receipts", NULL}; /* audit: read by scan_audit */
     uint64_t n;
     int rc = RL_OK;
 

@@ -23,6 +23,8 @@ struct store {
     MDB_dbi requests; /* operator requests and recent forms (issue 8) */
     MDB_dbi corrupt;
     MDB_dbi operators; /* accounts of the HTTP API (issue 10, store_operator.c) */
+    MDB_dbi receipts;  /* advisory receipts (issue 11, store_receipt.c) */
+    int has_receipts;  /* 0: a read-only open of a store made before them */
     char dir[4096];
     pthread_rwlock_t resize;
     int64_t map_bytes, map_max_bytes;

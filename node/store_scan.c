@@ -32,6 +32,11 @@ store_dbi(struct store *s, const char *db, MDB_dbi *dbi, int *tagged)
             *tagged = i < 3;
             return RL_OK;
         }
+    if (strcmp(db, "receipts") == 0) { /* absent from a read-only old store */
+        *dbi = s->receipts;
+        *tagged = 0;
+        return s->has_receipts ? RL_OK : RL_ENOTFOUND;
+    }
     if (strcmp(db, "operators") == 0) { /* tagged like messages (issue 10) */
         *dbi = s->operators;
         *tagged = 1;

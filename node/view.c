@@ -20,6 +20,7 @@
 #include "drill.h"
 #include "envelope.h"
 #include "form.h"
+#include "inbox.h"
 #include "link.h"
 #include "log.h"
 #include "node.h"
@@ -31,7 +32,7 @@
 #define VIEW_SCAN 5000         /* list: records read per request, at most */
 
 /* view_message - a stored message decoded: RL_OK, RL_ENOTFOUND, or the error */
-static int
+int
 view_message(struct store_txn *t, const uint8_t id[16], struct env_msg *m)
 {
     const char *why;
@@ -133,6 +134,37 @@ view_queue_reason(struct node *n, const Relay__IncidentRecord *r, int64_t now)
     return NULL;
 }
 
+/* view_phone_script - R-OFFLINE: at the author's node, while the report
+ * has not reached its target, whom to call and what to tell them (the
+ * facts of offline_warn in node/router.c, for the console to say in its
+ * operator's language and time zone); NULL otherwise */
+static json_t *
+view_phone_script(struct node *n, const Relay__IncidentRecord *r)
+{
+    const Relay__Due *d = NULL;
+    const struct dir_node *tg;
+    int64_t now_ms = clock_mono_ms(), seen_ms, seen_us;
+    int up;
+    char hex[ENV_ID_HEX];
+
+    for (size_t i = 0; i < r->n_dues; i++)
+        if (r->dues[i]->which == POL_D_REPORT)
+            d = r->dues[i];
+    if (strcmp(r->author, n->self->id) != 0 || d == NULL || d->met_us || !r->target ||
+        !r->target[0] || n->parent == NULL)
+        return NULL;
+    tg = dir_find(node_dir(n), r->target);
+    up = link_up_connected(n, now_ms);
+    seen_ms = atomic_load(&n->up_ok_ms);
+    seen_us = seen_ms > 0 ? clock_now_us() - (now_ms - seen_ms) * 1000 : n->started_us;
+    env_id_hex(r->id.data, hex);
+    return json_pack("{s:s,s:o,s:o,s:o,s:i,s:s,s:s,s:b,s:o}", "target", r->target, "contact",
+                     tg && tg->contact[0] ? json_string(tg->contact) : json_null(), "due",
+                     api_time(d->due_us), "aware_at", api_time(r->aware_us), "level",
+                     plan_level(r), "id", hex, "agency", r->author, "link_connected", up,
+                     "link_since", up ? json_null() : api_time(seen_us));
+}
+
 /* view_incident - incident record plus its report's title, due times
  * and hops */
 json_t *
@@ -166,6 +198,11 @@ view_incident(struct node *n, struct store_txn *t, const uint8_t id[16],
         if (r->dues[i]->due_us)
             json_array_append_new(dues, view_due(r->dues[i], plan_dues_run(r), now));
     json_object_set_new(v, "dues", dues);
+    if (full) {
+        json_t *ps = view_phone_script(n, r);
+        if (ps)
+            json_object_set_new(v, "phone_script", ps);
+    }
     json_object_set_new(v, "overdue", json_integer(view_overdue(r, now)));
     q = view_queue_reason(n, r, now);
     json_object_set_new(v, "queue", q ? json_string(q) : json_null());
@@ -193,10 +230,14 @@ view_list_one(struct node *n, struct store_txn *t, const char *db, const char *f
             return -1;
         *v = drill_json(d, now);
         relay__drill_record__free_unpacked(d, NULL);
-    } else if (strcmp(db, "advisories") == 0) {
+    } else if (strcmp(db, "advisories") == 0 || strcmp(db, "drill_notices") == 0) {
         if (view_message(t, id, &m) != RL_OK)
             return -1;
         *v = form_body_json(m.body);
+        if (*v && strcmp(db, "advisories") == 0)
+            inbox_advisory_note(n, t, m.body, *v);
+        else if (*v)
+            inbox_notice_note(n, t, &m, *v);
         env_msg_free(&m);
     } else {
         Relay__IncidentRecord *r = NULL;
@@ -235,8 +276,8 @@ view_list(struct api_req *r, const char *what)
     const char *filter = api_str(r, "filter");
     const char *cur = api_str(r, "cursor");
     int adv = strcmp(what, "advisories") == 0;
-    int drills = strcmp(what, "drills") == 0;
-    const char *db = adv ? "advisories" : drills ? "drills" : "incidents";
+    int drills = strcmp(what, "drills") == 0 || strcmp(what, "drill_notices") == 0;
+    const char *db = adv ? "advisories" : drills ? what : "incidents";
     int64_t now = clock_now_us();
     json_int_t real = 0, drill = 0;
     long long limit;
@@ -300,6 +341,10 @@ view_list(struct api_req *r, const char *what)
     json_object_set_new(rep, db, arr);
     if (!adv && !drills) /* R-DRILL: drills are counted apart (this page) */
         json_object_set_new(rep, "counts", json_pack("{s:I,s:I}", "real", real, "drill", drill));
+    if (strcmp(db, "drill_notices") == 0) { /* "notices", as documented */
+        json_object_set(rep, "notices", arr);
+        json_object_del(rep, db);
+    }
     json_object_set_new(rep, "total", json_integer((json_int_t)total));
     json_object_set_new(rep, "scanned", json_integer((json_int_t)scanned));
     env_id_hex(after, hex);
@@ -371,11 +416,14 @@ view_show(struct api_req *r, int only_incidents)
     return api_error(r, 404, "id", "no %s with that id here", only_incidents ? "incident" : "incident or message");
 }
 
-/* link_json - one neighbour's state */
+/* link_json - one neighbour's state; seen_ms is when it last answered
+ * (monotonic ms, 0: not since this node started), shown as wall time:
+ * "last_seen", and "down_since" while it is not connected */
 static json_t *
 link_json(struct node *n, struct store_txn *t, const char *peer, int up,
-          int connected)
+          int connected, int64_t seen_ms, int64_t now_ms)
 {
+    int64_t seen_us = seen_ms > 0 ? clock_now_us() - (now_ms - seen_ms) * 1000 : 0;
     uint64_t depth = 0, acked = 0, held = 0;
     int64_t last = 0;
     json_t *o;
@@ -388,6 +436,11 @@ link_json(struct node *n, struct store_txn *t, const char *peer, int up,
                   up ? "up" : "down", "connected", connected, "outbox",
                   (json_int_t)depth, "held", (json_int_t)held,
                   "last_ack", api_time(last), "acked", (json_int_t)acked);
+    if (o) {
+        json_object_set_new(o, "last_seen", api_time(seen_us));
+        json_object_set_new(o, "down_since", connected ? json_null()
+                            : seen_us ? api_time(seen_us) : api_time(n->started_us));
+    }
     if (o && up && atomic_load(&n->up_skew_at_us) != 0) {
         /* the parent's clock minus ours, from its last reply */
         int skew_ok;
@@ -437,14 +490,16 @@ view_status_verb(struct api_req *r)
     links = json_array();
     if (n->parent)
         json_array_append_new(links, link_json(n, &t, n->parent->id, 1,
-                                               link_up_connected(n, now_ms)));
+                                               link_up_connected(n, now_ms),
+                                               atomic_load(&n->up_ok_ms), now_ms));
     for (size_t i = 0; i < node_dir(n)->n; i++) {
         const struct dir_node *d = &node_dir(n)->nodes[i];
         int parked;
         json_t *l;
         if (d->parent_ix < 0 || strcmp(node_dir(n)->nodes[d->parent_ix].id, n->self->id) != 0)
             continue;
-        l = link_json(n, &t, d->id, 0, link_down_connected(n, i, now_ms, &parked));
+        l = link_json(n, &t, d->id, 0, link_down_connected(n, i, now_ms, &parked),
+                      link_down_seen_ms(n, i), now_ms);
         if (l) /* a poll of the child waits here for something to deliver */
             json_object_set_new(l, "poll_parked", json_boolean(parked));
         json_array_append_new(links, l);
@@ -472,6 +527,13 @@ json_t *
 view_drills_verb(struct api_req *r)
 {
     return view_list(r, "drills");
+}
+
+/* view_drill_notices_verb - the drill notices received (or sent) here */
+json_t *
+view_drill_notices_verb(struct api_req *r)
+{
+    return view_list(r, "drill_notices");
 }
 
 json_t *

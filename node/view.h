@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "api.h"
+#include "envelope.h"
 #include "relay.pb-c.h"
 #include "store.h"
 
@@ -23,9 +24,14 @@ json_t *view_incident(struct node *n, struct store_txn *t, const uint8_t id[16],
 
 /* The verbs: GET /api/v1/incidents, /advisories, /drills (pages),
  * GET /api/v1/incidents/{id}, GET /api/v1/messages/{id}, GET /api/v1/status. */
+/* view_message - stored message id, decoded into m (env_msg_free):
+ * RL_OK, RL_ENOTFOUND, or the error. */
+int view_message(struct store_txn *t, const uint8_t id[16], struct env_msg *m);
+
 json_t *view_incidents_verb(struct api_req *r);
 json_t *view_advisories_verb(struct api_req *r);
 json_t *view_drills_verb(struct api_req *r);
+json_t *view_drill_notices_verb(struct api_req *r); /* GET /api/v1/drill-notices */
 json_t *view_incident_verb(struct api_req *r);
 json_t *view_message_verb(struct api_req *r);
 json_t *view_status_verb(struct api_req *r);

@@ -269,3 +269,74 @@ export function idShort(id) {
 export function link(hash, ...children) {
   return h('a', { href: '#/' + hash }, ...children);
 }
+
+// apiAll - every item of a paged list (GET path, the reply's array under
+// key), following `next` until max items; {items, more} (more: stopped at max)
+export async function apiAll(path, key, max) {
+  const items = [];
+  let cursor = null;
+  const sep = path.includes('?') ? '&' : '?';
+  for (;;) {
+    const r = await api('GET', path + sep + 'limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    for (const x of r[key] || []) items.push(x);
+    cursor = r.next;
+    if (cursor === null || cursor === undefined || cursor === '') return { items, more: false };
+    if (items.length >= (max || 2000)) return { items, more: true };
+  }
+}
+
+// TIERS - every tier a node can have
+export const TIERS = ['agency', 'city', 'ministry', 'national', 'office'];
+
+// stateLabel - an incident's state in the operator's language
+export function stateLabel(s) {
+  const k = 'state.' + s;
+  const v = t(k);
+  return v === k ? s : v;
+}
+
+// submitOnce - wire a form: on submit, disable its buttons, run
+// work(key) with a fresh Idempotency-Key, show errors in the form's
+// error slot (an element with class form-msg), enable again
+export function submitOnce(form, work) {
+  const msg = h('div', { class: 'form-msg', 'aria-live': 'polite' });
+  form.appendChild(msg);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const buttons = form.querySelectorAll('button');
+    for (const b of buttons) b.disabled = true;
+    clear(msg);
+    try {
+      const done = await work(newKey());
+      if (done) msg.appendChild(done);
+    } catch (e) {
+      msg.appendChild(errorBox(e));
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+  });
+  return form;
+}
+
+// taipeiToIso - an <input type=datetime-local> value ("2026-11-29T08:30")
+// read as Asia/Taipei (UTC+8, no summer time) → ISO UTC, or null
+export function taipeiToIso(v) {
+  if (!v) return null;
+  const d = new Date(v + (v.length === 16 ? ':00' : '') + '+08:00');
+  return isNaN(d) ? null : d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+// isoToTaipeiInput - the other way: ms since the epoch → "2026-11-29T08:30"
+export function isoToTaipeiInput(ms) {
+  return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 16);
+}
+
+// listInto - apiAll, or null with the error shown in box (cleared first)
+export async function listInto(box, path, key, max) {
+  try {
+    return await apiAll(path, key, max);
+  } catch (e) {
+    clear(box).appendChild(errorBox(e));
+    return null;
+  }
+}

@@ -5,23 +5,8 @@
 //
 // SECURITY: titles, bases, texts and names from the API only ever become
 // text nodes (lib.js h); nothing here parses HTML.
-import { api, clear, errorBox, h, hasRole, newKey, t, table } from './lib.js';
-import { supervisorActions } from './supervisor-actions.js';
-
-// fetchAll - every item of a paged list (GET path, items under key),
-// following "next" up to max items; {items, more} (more: the bound was hit)
-export async function fetchAll(path, key, max) {
-  const limit = max || 2000;
-  const items = [];
-  let cursor = null;
-  for (;;) {
-    const sep = path.includes('?') ? '&' : '?';
-    const r = await api('GET', path + sep + 'limit=500' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
-    for (const x of r[key] || []) items.push(x);
-    if (!r.next || items.length >= limit) return { items, more: !!r.next };
-    cursor = r.next;
-  }
-}
+import { api, clear, errorBox, h, hasRole, submitOnce, t, table } from './lib.js';
+import { supervisorActions } from './view-incident.js';
 
 // fill - el with only these children (arrays flattened; null, undefined
 // and false skipped, unlike Element.append, which writes "null")
@@ -124,48 +109,22 @@ export function select(testid, options, value) {
     options.map(([v, label]) => h('option', { value: String(v), selected: String(v) === String(value) }, label)));
 }
 
-// submitOnce - run write(key) for a form's submit with one Idempotency-Key
-// per form content: a double click or a retry files once; the button is
-// disabled while it runs (and after success when once) and the error is
-// shown in errBox
-export function submitOnce(form, button, errBox, write, once) {
-  let key = newKey();
-  form.addEventListener('input', () => { key = newKey(); });
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clear(errBox);
-    button.disabled = true;
-    try {
-      await write(key);
-      key = newKey();
-      button.disabled = !!once;
-    } catch (e) {
-      errBox.appendChild(errorBox(e));
-      button.disabled = false;
-    }
-  });
-}
-
 // supportForm - R-SUPPORT: the national center dispatches technical
 // support ({text}: what, who, when); onDone(reply) after success
 export function supportForm(inc, onDone) {
   const text = h('textarea', { testid: 'support-text', required: true, maxlength: 8192,
     placeholder: t('b.support.placeholder') });
-  const btn = h('button', { type: 'submit', class: 'primary', testid: 'support-submit' }, t('b.support.submit'));
-  const err = h('div');
-  const done = h('div');
   const form = h('form', { class: 'card sup-form', testid: 'support-form' },
     h('h2', null, t('b.support.title')),
-    h('label', null, t('b.support.text'), text), btn, err, done);
-  submitOnce(form, btn, err, async (key) => {
+    h('label', null, t('b.support.text'), text),
+    h('button', { type: 'submit', class: 'primary', testid: 'support-submit' }, t('b.support.submit')));
+  return submitOnce(form, async (key) => {
     const r = await api('POST', '/api/v1/incidents/' + encodeURIComponent(inc.id) + '/support',
       { text: text.value }, { key });
-    clear(done).appendChild(h('div', { class: 'ok', testid: 'support-done' },
-      t('b.support.done', { to: (r.to || []).join(', ') })));
     text.value = '';
     if (onDone) onDone(r);
+    return h('div', { class: 'ok', testid: 'support-done' }, t('b.support.done', { to: (r.to || []).join(', ') }));
   });
-  return form;
 }
 
 // reviewable - whether this node's reviewer may review inc now: in this
@@ -193,9 +152,6 @@ export function reviewForm(inc, ctx, onDone) {
   const basis = h('textarea', { testid: 'review-basis', required: true, maxlength: 8192 });
   const closure = h('input', { type: 'checkbox', testid: 'review-closure', checked: closing, disabled: !closing });
   const follow = h('textarea', { testid: 'review-follow-up', maxlength: 8192 });
-  const btn = h('button', { type: 'submit', class: 'primary', testid: 'review-submit' }, t('b.review.submit'));
-  const err = h('div');
-  const done = h('div');
   const why = inc.queue ? h('p', { class: 'sup-why', testid: 'review-why' }, t('b.review.why'), ' ', t('b.queue.why.' + queueKind(inc))) : null;
   const form = h('form', { class: 'card sup-form', testid: 'review-form' },
     h('h2', null, closing ? t('b.review.title_closure') : t('b.review.title')),
@@ -204,19 +160,17 @@ export function reviewForm(inc, ctx, onDone) {
     h('label', null, t('b.review.basis'), basis),
     h('label', { class: 'sup-check' }, closure, ' ', t('b.review.closure')),
     h('label', null, t('b.review.follow_up'), follow),
-    btn, err, done);
-  submitOnce(form, btn, err, async (key) => {
+    h('button', { type: 'submit', class: 'primary', testid: 'review-submit' }, t('b.review.submit')));
+  return submitOnce(form, async (key) => {
     const body = {
       verdict: Number(level.value) === inc.level ? 'confirm' : 'change',
       level: Number(level.value), basis: basis.value, closure: closure.checked,
     };
     if (follow.value) body.follow_up = follow.value;
     const r = await api('POST', '/api/v1/incidents/' + encodeURIComponent(inc.id) + '/reviews', body, { key });
-    clear(done).appendChild(h('div', { class: 'ok', testid: 'review-done' },
-      t('b.review.done', { to: (r.to || []).join(', ') })));
     if (onDone) onDone(r);
-  }, true);
-  return form;
+    return h('div', { class: 'ok', testid: 'review-done' }, t('b.review.done', { to: (r.to || []).join(', ') }));
+  });
 }
 
 // supervisorAction - the incident detail's part for a reviewer here: the

@@ -3,8 +3,8 @@
 // node's subtree, and for each advisory published here which units have
 // received it and which have read it (#/advisories/ID lists every
 // recipient with its delivery and read times).
-import { api, clear, field, h, hasRole, idShort, link, t, timeEl } from './lib.js';
-import { cards, fetchAll, head, live, select, submitOnce, subtree } from './supervise.js';
+import { api, apiAll, field, h, hasRole, idShort, link, submitOnce, t, timeEl } from './lib.js';
+import { cards, head, live, select, subtree } from './supervise.js';
 
 // the seven kinds of shared intelligence (RULES R-ADVISORY, proto IntelKind)
 const KINDS = ['reconnaissance', 'vulnerability', 'control_bypass', 'malware', 'actual_damage',
@@ -21,10 +21,7 @@ function publishForm(ctx, scopes, onDone) {
   const text = h('textarea', { testid: 'advisory-text', required: true, maxlength: 8192 });
   const scope = select('advisory-scope', scopes.map((s) => [s, s === ctx.node ? t('b.adv.scope_all', { n: s }) : s]), ctx.node);
   const tiers = TIERS.map((x) => h('input', { type: 'checkbox', value: x, testid: 'advisory-tier-' + x, checked: x === 'agency' }));
-  const sector = select('advisory-sector', SECTORS.map((s) => [s, s === 'none' ? t('b.adv.every_sector') : t('b.sector.' + s)]), 'none');
-  const btn = h('button', { type: 'submit', class: 'primary', testid: 'advisory-submit' }, t('b.adv.submit'));
-  const err = h('div');
-  const done = h('div');
+  const sector = select('advisory-sector', SECTORS.map((s) => [s, s === 'none' ? t('b.adv.every_sector') : t('sector.' + s)]), 'none');
   const form = h('form', { class: 'card sup-form', testid: 'advisory-form' },
     h('h2', null, t('b.adv.publish')),
     h('div', { class: 'sup-row' }, h('label', null, t('b.adv.kind'), ' ', kind),
@@ -36,20 +33,19 @@ function publishForm(ctx, scopes, onDone) {
       h('div', { class: 'sup-row' }, t('b.adv.tiers'), ' ',
         tiers.map((c) => h('label', { class: 'sup-check' }, c, ' ', t('tier.' + c.value)))),
       h('label', null, t('b.adv.sector'), ' ', sector)),
-    btn, err, done);
-  submitOnce(form, btn, err, async (key) => {
+    h('button', { type: 'submit', class: 'primary', testid: 'advisory-submit' }, t('b.adv.submit')));
+  return submitOnce(form, async (key) => {
     const audience = { scope: scope.value, tiers: tiers.filter((c) => c.checked).map((c) => c.value) };
     if (sector.value !== 'none') audience.sector = sector.value;
     const r = await api('POST', '/api/v1/advisories', {
       kind: kind.value, severity: Number(severity.value), title: title.value, text: text.value, audience,
     }, { key });
-    clear(done).appendChild(h('div', { class: 'ok', testid: 'advisory-done', dataset: { id: r.id } },
-      t('b.adv.done', { n: (r.to || []).length }), ' ', link('advisories/' + r.id, t('b.adv.open'))));
     title.value = '';
     text.value = '';
     if (onDone) onDone(r);
+    return h('div', { class: 'ok', testid: 'advisory-done', dataset: { id: r.id } },
+      t('b.adv.done', { n: (r.to || []).length }), ' ', link('advisories/' + r.id, t('b.adv.open')));
   });
-  return form;
 }
 
 // countCell - "3 / 4" of the recipients (counts of the author's node)
@@ -93,15 +89,15 @@ async function renderDetail(root, id, ctx) {
         field('b.adv.created', timeEl(m.created)),
         field('b.adv.audience', (aud.scope || m.author || '') + ' · ' +
           ((aud.tiers && aud.tiers.length ? aud.tiers : ['agency']).map((x) => t('tier.' + x)).join(', ')) +
-          (aud.sector && aud.sector !== 'none' ? ' · ' + t('b.sector.' + aud.sector) : '')),
-        m.drill ? field('b.adv.drill', t('b.drill_mark')) : null,
+          (aud.sector && aud.sector !== 'none' ? ' · ' + t('sector.' + aud.sector) : '')),
+        m.drill ? field('b.adv.drill', t('now.drill')) : null,
         h('pre', { class: 'sup-text' }, a.text || '')),
       h('h2', null, t('b.adv.recipients'), ' ',
         h('span', { class: 'sup-sub' }, t('b.adv.summary', {
           d: rows.filter((x) => x.dataset.delivered === 'yes').length,
           r: rows.filter((x) => x.dataset.read === 'yes').length, n: rows.length }))),
       m.author && m.author !== ctx.node ? h('p', { class: 'notice' }, t('b.adv.not_here')) : null,
-      cards(['b.col.unit', 'b.col.delivered', 'b.col.read'], rows, 'advisory-recipients', 'b.adv.no_recipients')];
+      cards(['b.col.unit', 'col.delivered', 'b.col.read'], rows, 'advisory-recipients', 'b.adv.no_recipients')];
   });
 }
 
@@ -122,12 +118,12 @@ export default {
     }
     root.appendChild(h('h2', null, t('b.adv.sent')));
     reload = await live(root, ctx, 5000, async () => {
-      const { items, more } = await fetchAll('/api/v1/advisories', 'advisories');
+      const { items, more } = await apiAll('/api/v1/advisories', 'advisories');
       const mine = items.filter((m) => m.author === ctx.node)
         .sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
       return [
-        cards(['b.col.created', 'b.adv.kind', 'b.adv.severity', 'b.col.title', 'b.col.recipients',
-          'b.col.delivered', 'b.col.read'], mine.map(sentRow), 'advisories-sent', 'b.adv.none'),
+        cards(['b.col.created', 'b.adv.kind', 'b.adv.severity', 'col.title', 'b.col.recipients',
+          'col.delivered', 'b.col.read'], mine.map(sentRow), 'advisories-sent', 'b.adv.none'),
         more ? h('p', { class: 'notice' }, t('b.more')) : null];
     });
   },

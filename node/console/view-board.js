@@ -3,8 +3,8 @@
 // and their next due time, and whether the link to it is down and since
 // when (status.links, for this node's own children). Filters by unit,
 // level and state, and a search over title, unit and id.
-import { api, clear, countdown, errorBox, h, idShort, levelBadge, link, t, timeEl } from './lib.js';
-import { cards, fetchAll, head, isOpen, openDues, select, subtree } from './supervise.js';
+import { api, apiAll, clear, countdown, errorBox, h, idShort, levelBadge, link, stateLabel, t, timeEl } from './lib.js';
+import { cards, head, isOpen, openDues, select, subtree } from './supervise.js';
 
 const STATES = ['reported', 'reviewed', 'recovered', 'closing', 'closed', 'withdrawn'];
 
@@ -31,9 +31,9 @@ function linkCell(l) {
 function incidentItem(inc) {
   const next = isOpen(inc) ? openDues(inc)[0] : null;
   return h('li', { testid: 'board-incident', dataset: { id: inc.id } },
-    levelBadge(inc.level), ' ', h('span', { class: 'sup-state' }, t('b.state.' + inc.state)), ' ',
+    levelBadge(inc.level), ' ', h('span', { class: 'sup-state' }, stateLabel(inc.state)), ' ',
     next ? countdown(next) : null, ' ',
-    link('incident/' + encodeURIComponent(inc.id), inc.drill ? t('b.drill_mark') + ' ' : '', inc.title || '—'),
+    link('incident/' + encodeURIComponent(inc.id), inc.drill ? t('now.drill') + ' ' : '', inc.title || '—'),
     ' ', idShort(inc.id));
 }
 
@@ -45,18 +45,18 @@ export default {
   async render(root, params, ctx) {
     head(root, 'nav.board');
     const [dir, list] = await Promise.all([api('GET', '/api/v1/directory'),
-      fetchAll('/api/v1/incidents', 'incidents')]);
+      apiAll('/api/v1/incidents', 'incidents')]);
     let incidents = list.items;
     const units = subtree(dir.nodes, ctx.node).filter((n) => n.tier !== 'office');
     const f = { agency: '', level: '', state: 'open', q: '' };
     const fAgency = select('board-filter-agency', [['', t('b.board.all_units')]].concat(units.map((u) => [u.id, u.id])), '');
     const fLevel = select('board-filter-level', [['', t('b.board.all_levels')]].concat([1, 2, 3, 4].map((l) => [l, t('b.level', { n: l })])), '');
     const fState = select('board-filter-state', [['open', t('b.board.open')], ['all', t('b.board.all_states')]]
-      .concat(STATES.map((s) => [s, t('b.state.' + s)])), 'open');
+      .concat(STATES.map((s) => [s, stateLabel(s)])), 'open');
     const search = h('input', { type: 'search', testid: 'board-search', placeholder: t('b.board.search') });
     root.appendChild(h('div', { class: 'filters' },
-      h('label', null, t('b.col.unit'), ' ', fAgency), h('label', null, t('b.col.level'), ' ', fLevel),
-      h('label', null, t('b.col.state'), ' ', fState), h('label', null, search)));
+      h('label', null, t('b.col.unit'), ' ', fAgency), h('label', null, t('col.level'), ' ', fLevel),
+      h('label', null, t('col.state'), ' ', fState), h('label', null, search)));
     const body = h('div');
     const foot = h('p', { class: 'notice' }, t('b.more'));
     foot.hidden = !list.more;
@@ -96,7 +96,7 @@ export default {
     paint();
     ctx.every(10000, async () => {
       try {
-        const again = await fetchAll('/api/v1/incidents', 'incidents');
+        const again = await apiAll('/api/v1/incidents', 'incidents');
         incidents = again.items;
         foot.hidden = !again.more;
         paint();

@@ -45,13 +45,13 @@ export default {
       h('td', null, t('tier.' + n.tier)),
       h('td', null, n.parent || '—'),
       h('td', null, n.city || '—'),
-      h('td', null, n.sector && n.sector !== 'none' ? t('b.sector.' + n.sector) : '—'),
+      h('td', null, n.sector && n.sector !== 'none' ? t('sector.' + n.sector) : '—'),
       h('td', null, n.role && n.role !== 'none' ? t('b.role.' + n.role) : '—'),
       h('td', null, n.contact || '—'),
       h('td', null, h('code', { class: 'sup-key', title: n.key }, fingerprint(n.key)),
         n.old_keys ? h('div', { class: 'sup-sub' }, t('b.dir.old_keys', { n: n.old_keys })) : null),
       h('td', null, validity(n))));
-    root.appendChild(cards(['b.col.node', 'b.dir.tier', 'b.dir.parent', 'b.dir.city', 'b.dir.sector', 'b.dir.role',
+    root.appendChild(cards(['col.node', 'b.dir.tier', 'b.dir.parent', 'b.dir.city', 'b.dir.sector', 'b.dir.role',
       'b.dir.contact', 'b.dir.key', 'b.dir.validity'], rows, 'directory-table'));
     root.appendChild(h('div', { class: 'card sup-relayctl', testid: 'directory-relayctl' },
       h('h2', null, t('b.dir.changes')),

@@ -3,8 +3,8 @@
 // node's agencies), the drills started here, and each drill's timing record
 // (#/drills/ID) filling in as the agencies answer: notice sent, received,
 // report, response, closure, within the window or not.
-import { api, clear, countdown, errorBox, fmtSpan, h, hasRole, idShort, link, newKey, t, timeEl } from './lib.js';
-import { cards, fetchAll, head, live } from './supervise.js';
+import { api, apiAll, clear, countdown, errorBox, fmtSpan, h, hasRole, idShort, link, newKey, t, timeEl } from './lib.js';
+import { cards, head, live } from './supervise.js';
 
 // summaryText - "2 pass · 1 fail · 7 pending"
 function summaryText(s) {
@@ -60,7 +60,7 @@ async function renderDetail(root, id, ctx) {
         h('p', null, t('b.drill.started_by', { node: d.supervisor }), ' ', timeEl(d.started), ' · ',
           t('b.drill.window', { span: fmtSpan(d.window_s) })),
         h('p', { testid: 'drill-record-summary' }, summaryText(d.summary))),
-      cards(['b.col.scenario', 'b.col.unit', 'b.col.level', 'b.drill.sent', 'b.drill.received', 'b.drill.report',
+      cards(['b.col.scenario', 'b.col.unit', 'col.level', 'b.drill.sent', 'b.drill.received', 'b.drill.report',
         'b.drill.response', 'b.drill.closure', 'b.drill.result'],
       (d.scenarios || []).map((x) => scenarioRow(d, x)), 'drill-record', 'list.empty')];
   });
@@ -91,7 +91,7 @@ export default {
       root.appendChild(h('div', { class: 'card' }, btn, err));
     }
     await live(root, ctx, 5000, async () => {
-      const { items, more } = await fetchAll('/api/v1/drills', 'drills');
+      const { items, more } = await apiAll('/api/v1/drills', 'drills');
       items.sort((a, b) => Date.parse(b.started) - Date.parse(a.started));
       return [
         cards(['b.drill.started', 'b.col.scenarios', 'b.col.units', 'b.drill.window_col', 'b.drill.result'],

@@ -3,8 +3,8 @@
 // "escalated" set, each escalation notice from its history, to whom, when,
 // and when the recipient stored it (the "delivered" and "receipt" events of
 // the same message).
-import { h, idShort, levelBadge, link, t, timeEl } from './lib.js';
-import { cards, fetchAll, head, live } from './supervise.js';
+import { apiAll, h, idShort, levelBadge, link, t, timeEl } from './lib.js';
+import { cards, head, live } from './supervise.js';
 
 // escalations - the escalation notices of inc, each with its recipient
 // and delivery times, in time order
@@ -31,7 +31,7 @@ function escalationRows(inc) {
     dataset: { incident: inc.id, msg: e.msg, delivered: e.delivered || e.receipt ? 'yes' : 'no' },
   },
   h('td', null, i === 0 ? [levelBadge(inc.level), ' ',
-    link('incident/' + encodeURIComponent(inc.id), inc.drill ? t('b.drill_mark') + ' ' : '', inc.title || '—'),
+    link('incident/' + encodeURIComponent(inc.id), inc.drill ? t('now.drill') + ' ' : '', inc.title || '—'),
     h('div', { class: 'sup-sub' }, inc.author, ' ', idShort(inc.id))] : null),
   h('td', null, h('strong', null, e.rule), h('div', { class: 'sup-sub' }, e.detail)),
   h('td', null, e.to || h('span', { class: 'none' }, t('b.esc.not_yet'))),
@@ -48,11 +48,11 @@ export default {
   async render(root, params, ctx) {
     head(root, 'nav.escalations', 'b.esc.lead');
     await live(root, ctx, 10000, async () => {
-      const { items, more } = await fetchAll('/api/v1/incidents', 'incidents');
+      const { items, more } = await apiAll('/api/v1/incidents', 'incidents');
       const esc = items.filter((i) => (i.escalated || []).length)
         .sort((a, b) => Date.parse(b.reported_at) - Date.parse(a.reported_at));
       return [
-        cards(['b.col.incident', 'b.esc.rule', 'b.esc.to', 'b.esc.sent', 'b.col.delivered'],
+        cards(['b.col.incident', 'b.esc.rule', 'b.esc.to', 'b.esc.sent', 'col.delivered'],
           esc.flatMap(escalationRows), 'escalations-table', 'b.esc.none'),
         more ? h('p', { class: 'notice' }, t('b.more')) : null];
     });

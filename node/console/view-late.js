@@ -2,8 +2,8 @@
 // incidents whose supervisor let the R-REVIEW due time pass without a
 // review, which the national center may now review itself (node/view.c
 // view_queue_reason marks them). Each row says how late the supervisor is.
-import { h, link, t } from './lib.js';
-import { cards, fetchAll, head, isLate, live } from './supervise.js';
+import { apiAll, h, link, t } from './lib.js';
+import { cards, head, isLate, live } from './supervise.js';
 import { byDue, QUEUE_COLS, queueRow } from './view-queue.js';
 
 export default {
@@ -14,7 +14,7 @@ export default {
   async render(root, params, ctx) {
     head(root, 'nav.late', 'b.late.lead');
     await live(root, ctx, 10000, async () => {
-      const { items, more } = await fetchAll('/api/v1/incidents?filter=queue', 'incidents');
+      const { items, more } = await apiAll('/api/v1/incidents?filter=queue', 'incidents');
       const late = items.filter(isLate).sort(byDue);
       return [
         cards(QUEUE_COLS.concat(['b.col.supervisor']),

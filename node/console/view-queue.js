@@ -2,8 +2,8 @@
 // center (R-REVIEW, R-LEVEL-3, R-CLOSE-REVIEW; at the national node also
 // R-LATE-REVIEW): what waits for this node's reviewer, with the time left on
 // each review. The review itself is made on the incident's page.
-import { countdown, h, idShort, levelBadge, link, t } from './lib.js';
-import { cards, dueOf, fetchAll, head, isLate, live, queueKind } from './supervise.js';
+import { apiAll, countdown, h, idShort, levelBadge, link, t } from './lib.js';
+import { cards, dueOf, head, isLate, live, queueKind } from './supervise.js';
 
 // queueDue - the clock of a queued incident: its review due time while
 // unmet (a closure review has no clock of its own)
@@ -21,7 +21,7 @@ export function queueRow(inc, testid) {
       inc.requested_level ? h('span', { class: 'sup-req' }, ' → ', levelBadge(inc.requested_level)) : null),
     h('td', null, inc.author),
     h('td', null, link('incident/' + encodeURIComponent(inc.id),
-      inc.drill ? h('span', { class: 'sup-drill' }, t('b.drill_mark'), ' ') : null,
+      inc.drill ? h('span', { class: 'sup-drill' }, t('now.drill'), ' ') : null,
       h('span', { testid: 'queue-title' }, inc.title || '—')), ' ', idShort(inc.id)),
     h('td', null, t('b.queue.why.' + queueKind(inc))));
 }
@@ -33,7 +33,7 @@ export function byDue(a, b) {
   return Date.parse(da.due) - Date.parse(db.due);
 }
 
-export const QUEUE_COLS = ['b.col.left', 'b.col.level', 'b.col.author', 'b.col.title', 'b.col.review'];
+export const QUEUE_COLS = ['b.col.left', 'col.level', 'col.author', 'col.title', 'b.col.review'];
 
 export default {
   id: 'queue',
@@ -43,7 +43,7 @@ export default {
   async render(root, params, ctx) {
     head(root, 'nav.queue', ctx.tier === 'national' ? 'b.queue.lead_national' : 'b.queue.lead');
     await live(root, ctx, 10000, async () => {
-      const { items, more } = await fetchAll('/api/v1/incidents?filter=queue', 'incidents');
+      const { items, more } = await apiAll('/api/v1/incidents?filter=queue', 'incidents');
       items.sort(byDue);
       return [
         h('p', { class: 'sup-count', testid: 'queue-count' }, t('b.queue.count', { n: items.length })),

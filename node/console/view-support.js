@@ -2,8 +2,8 @@
 // incidents whose report asks for support ("support_requested" in the
 // report form), the R-SUPPORT due time (it runs from the national
 // re-review), whether support was dispatched, and the dispatch form.
-import { api, countdown, h, hasRole, idShort, levelBadge, link, t, timeEl } from './lib.js';
-import { cards, dueOf, fetchAll, head, isOpen, live, supportForm } from './supervise.js';
+import { api, apiAll, countdown, h, hasRole, idShort, levelBadge, link, t, timeEl } from './lib.js';
+import { cards, dueOf, head, isOpen, live, supportForm } from './supervise.js';
 
 // what each incident's report asked for, by id (a report never changes)
 const asked = new Map();
@@ -37,7 +37,7 @@ export default {
     let reload = null;
     reload = await live(root, ctx, 10000, async () => {
       if (openForm) return undefined; // do not wipe what the operator is typing
-      const { items, more } = await fetchAll('/api/v1/incidents', 'incidents');
+      const { items, more } = await apiAll('/api/v1/incidents', 'incidents');
       const running = items.filter((i) => i.have_report && isOpen(i));
       const texts = await Promise.all(running.map(supportAsked));
       const rows = [];

@@ -39,3 +39,4 @@ set_tests_properties(integration.metrics PROPERTIES SKIP_REGULAR_EXPRESSION "ski
 set_tests_properties(integration.hostile PROPERTIES RUN_SERIAL TRUE)
 relay_integration_test(api)
 relay_integration_test(api_http)
+relay_integration_test(console)
