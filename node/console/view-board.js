@@ -1,7 +1,7 @@
 // view-board.js - the subtree board of a city, a ministry or the national
 // center: every unit below this node (from the directory), its incidents
 // and their next due time, and whether the link to it is down and since
-// when (status.links, for this node's own children). Filters by unit,
+// when (status.links down_since, for this node's own children). Filters by unit,
 // level and state, and a search over title, unit and id.
 import { api, apiAll, clear, countdown, errorBox, h, idShort, levelBadge, link, stateLabel, t, timeEl } from './lib.js';
 import { cards, head, isOpen, openDues, select, subtree } from './supervise.js';
@@ -24,7 +24,7 @@ function linkCell(l) {
   if (!l) return h('span', { class: 'none', title: t('b.board.not_child') }, '—');
   if (l.connected) return h('span', { class: 'sup-up' }, t('b.board.connected'));
   return h('span', { class: 'sup-down', testid: 'board-offline' }, t('b.board.offline'),
-    l.since ? [' ', t('b.board.since'), ' ', timeEl(l.since)] : null);
+    l.down_since ? [' ', t('b.board.since'), ' ', timeEl(l.down_since)] : null);
 }
 
 // incidentItem - one incident under its unit: level, state, next due, title
