@@ -7,16 +7,23 @@ review it, follows it to the national center, publishes a national advisory
 that reaches every agency, prints the journey with times, then shows the
 policy at work: a what-if (relayctl advise), the copy to the city, a
 horizontal notice and the national escalations. Then it stops every node. Pass --keep to leave the folder (and its logs) behind.
+
+With --console, every node also serves the web console on 127.0.0.1 (a free
+port each); the demo prints each node's address with a one-time admin
+password, made for this run only, and keeps the federation running until
+Ctrl-C.
 """
 import json
 import os
+import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from federation import Federation  # noqa: E402
+from federation import Federation, free_port  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -47,13 +54,63 @@ def say(text):
     print("\n== " + text, flush=True)
 
 
+SETTINGS = {"retry_min_ms": 50, "retry_max_ms": 2000}
+
+
+def open_console(fed):
+    """open_console - an HTTP listener on 127.0.0.1 for every node (written
+    into its config before the first start)"""
+    for nid in fed.nodes:
+        fed.nodes[nid]["http_port"] = free_port()
+        fed.write_config(nid, dict(SETTINGS, http_listen="127.0.0.1:%d" % fed.nodes[nid]["http_port"]))
+    fed.save()
+
+
+def console_accounts(fed):
+    """console_accounts - an admin account with a fresh random password on
+    every node (made over its Unix socket, as an operator would with
+    relayctl operator add); returns {nid: password}"""
+    out = {}
+    for nid in fed.nodes:
+        pw = secrets.token_urlsafe(12)
+        st, rep = fed.api(nid, "POST", "/api/v1/operators",
+                          {"name": "admin", "role": "admin", "password": pw})
+        if st != 200:
+            raise RuntimeError("%s: cannot make the admin account: %s" % (nid, rep))
+        out[nid] = pw
+    return out
+
+
+def serve_console(fed):
+    """serve_console - print every node's console address and password,
+    then wait for Ctrl-C (or SIGTERM)"""
+    pws = console_accounts(fed)
+    say("the console of every node (sign in as admin with the password shown; "
+        "it is valid for this run only)")
+    for nid, n in fed.nodes.items():
+        print("  %-13s %-8s http://127.0.0.1:%d/   admin / %s" % (
+            nid, n["tier"], n["http_port"], pws[nid]))
+    print("\n  the federation keeps running: press Ctrl-C to stop it", flush=True)
+    def stop(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
 def main():
     keep = "--keep" in sys.argv
+    console = "--console" in sys.argv
     data = tempfile.mkdtemp(prefix="relay-demo.")
     fed = Federation(data)
     try:
         say("laying out %d nodes under %s" % (len(open(os.path.join(HERE, "topology.ini")).read().split("[")) - 1, data))
-        fed.init(os.path.join(HERE, "topology.ini"), {"retry_min_ms": 50, "retry_max_ms": 2000})
+        fed.init(os.path.join(HERE, "topology.ini"), SETTINGS)
+        if console:
+            open_console(fed)
         fed.start()
         fed.wait_links()
         for nid, n in fed.nodes.items():
@@ -131,6 +188,8 @@ def main():
             print("    %-4s %-13s %-12s outbox %d, last ack %s" % (
                 l["direction"], l["peer"], "connected" if l["connected"] else "disconnected",
                 l["outbox"], l["last_ack"]))
+        if console:
+            serve_console(fed)
     finally:
         say("stopping every node")
         fed.stop()
