@@ -133,14 +133,21 @@ dir_list_verb(struct api_req *r)
 
     for (size_t i = 0; i < d->n; i++) {
         const struct dir_node *e = &d->nodes[i];
+        json_t *o;
         keys_hex(e->pk, 32, hex);
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:i}", "id",
-                                             e->id, "tier", config_tier_name(e->tier), "parent",
-                                             e->parent, "city", e->city, "sector",
-                                             dir_sector_name(e->sector), "key", hex, "key_from",
-                                             e->key_from_us ? api_time(e->key_from_us) : json_null(),
-                                             "revoked", e->revoked_us ? api_time(e->revoked_us) : json_null(),
-                                             "old_keys", e->n_old));
+        o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:i}", "id", e->id, "tier",
+                      config_tier_name(e->tier), "parent", e->parent, "city", e->city,
+                      "sector", dir_sector_name(e->sector), "key", hex, "key_from",
+                      e->key_from_us ? api_time(e->key_from_us) : json_null(), "revoked",
+                      e->revoked_us ? api_time(e->revoked_us) : json_null(), "old_keys",
+                      e->n_old);
+        /* for the console's directory view (issue 11): the office role,
+         * the contact (R-OFFLINE, R-ESC-CISO) and the entry's validity */
+        json_object_set_new(o, "role", json_string(dir_role_name(e->role)));
+        json_object_set_new(o, "contact", json_string(e->contact));
+        json_object_set_new(o, "valid_from", e->valid_from_us ? api_time(e->valid_from_us) : json_null());
+        json_object_set_new(o, "valid_until", e->valid_until_us ? api_time(e->valid_until_us) : json_null());
+        json_array_append_new(arr, o);
     }
     rep = api_ok();
     json_object_set_new(rep, "seq", json_integer((json_int_t)d->seq));
