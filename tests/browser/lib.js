@@ -124,7 +124,7 @@ async function newPage(browser, opts) {
     viewport: { width: o.width, height: o.height }, locale: o.locale || 'zh-TW',
     timezoneId: 'UTC', deviceScaleFactor: 1,
   });
-  context.setDefaultTimeout(o.timeout || 10000);
+  context.setDefaultTimeout(o.timeout || 20000); // a busy CI machine is slow; these only bound a wait
   const page = await context.newPage();
   const allowed = [
     // the shell asks for the session at load: 401 until signed in
@@ -179,7 +179,7 @@ async function login(page, node, role) {
   await tid(page, 'login-name').fill(acc.name);
   await tid(page, 'login-password').fill(acc.password);
   await tid(page, 'login-submit').click();
-  await page.locator('[data-testid=main] > section[data-testid^="view-"]').waitFor();
+  await page.locator('[data-testid=main] > section[data-testid^="view-"]').waitFor({ timeout: 30000 });
   await page.waitForFunction(() => document.querySelector('[data-testid=who]').textContent !== '');
 }
 
@@ -190,15 +190,15 @@ async function open(page, hash, viewId) {
   await tid(page, 'view-' + id).waitFor();
 }
 
-// settle - until no request has been in flight for 300 ms (a view has
+// settle - until no request has been in flight for 150 ms (a view has
 // drawn what its first requests brought)
 async function settle(page, ms) {
   const end = Date.now() + (ms || 10000);
   let quietSince = Date.now();
   while (Date.now() < end) {
     if (page.inflight > 0) quietSince = Date.now();
-    else if (Date.now() - quietSince >= 300) return;
-    await page.waitForTimeout(50);
+    else if (Date.now() - quietSince >= 150) return;
+    await page.waitForTimeout(25);
   }
   throw new Error('settle: requests still in flight after ' + (ms || 10000) + ' ms');
 }
@@ -207,8 +207,6 @@ async function settle(page, ms) {
 async function shot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, name + '.png');
-  // let the live clocks settle on a whole second, so that reruns differ less
-  await page.waitForTimeout(300);
   await page.screenshot({ path: file, fullPage: false });
   return file;
 }

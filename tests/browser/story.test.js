@@ -62,7 +62,7 @@ test('the full story, through the browser only', async (t) => {
     assert.match(await L.tid(f, 'file-advice-to').textContent(), /taipei/);
     await L.tid(f, 'file-submit').click();
     const res = agency.locator('[data-testid=file-result][data-received=yes]');
-    await res.waitFor({ timeout: 15000 });
+    await res.waitFor({ timeout: 30000 });
     assert.match(await L.tid(res, 'file-received').textContent(), /taipei/);
     // the incident's id, from the link the result offers
     const href = await res.locator('a[href^="#/incident/"]').first().getAttribute('href');
@@ -74,7 +74,7 @@ test('the full story, through the browser only', async (t) => {
     assert.ok(id, 'filed');
     await L.open(city, 'queue');
     const row = city.locator('[data-testid=queue-row][data-id="' + id + '"]');
-    await row.waitFor({ timeout: 15000 });
+    await row.waitFor({ timeout: 30000 });
     await row.locator('[data-state]').first().waitFor(); // the review's live clock
     assert.equal(await row.locator('[data-state=open], [data-state=warn]').count() > 0, true);
     await L.open(city, 'incident/' + id, 'incident');
@@ -90,7 +90,7 @@ test('the full story, through the browser only', async (t) => {
   await t.test('the national analyst sees it with its escalations', async () => {
     await L.open(nation, 'escalations');
     const rows = nation.locator('[data-testid=escalation-row][data-incident="' + id + '"]');
-    await rows.first().waitFor({ timeout: 15000 });
+    await rows.first().waitFor({ timeout: 30000 });
     assert.ok(await rows.count() >= 1);
     await L.open(nation, 'incident/' + id, 'incident');
     await L.tid(nation, 'incident-level').waitFor();
@@ -100,14 +100,14 @@ test('the full story, through the browser only', async (t) => {
   await t.test('past a due time the incident turns red on every tier', async () => {
     for (const p of [agency, city, nation]) {
       await L.open(p, 'now');
-      await p.locator('[data-testid=incident-row][data-id="' + id + '"]').waitFor({ timeout: 15000 });
+      await p.locator('[data-testid=incident-row][data-id="' + id + '"]').waitFor({ timeout: 30000 });
     }
     const row = (p) => p.locator('[data-testid=incident-row][data-id="' + id + '"]');
     for (const p of [agency, city, nation]) assert.notEqual(await row(p).getAttribute('data-worst'), 'overdue');
     await fed.cmd('advance 3600'); // 02:00 UTC: the team (due 01:45) is late
     // the pages learn the node's time from /api/v1/status (every 10 s)
     await Promise.all([agency, city, nation].map((p) =>
-      p.locator('[data-testid=incident-row][data-id="' + id + '"][data-worst=overdue]').waitFor({ timeout: 25000 })));
+      p.locator('[data-testid=incident-row][data-id="' + id + '"][data-worst=overdue]').waitFor({ timeout: 40000 })));
   });
 
   let adv;
@@ -121,7 +121,7 @@ test('the full story, through the browser only', async (t) => {
     await L.tid(form, 'advisory-text').fill('A remote code execution flaw is exploited: patch today.');
     await L.tid(form, 'advisory-submit').click();
     const sent = L.tid(nation, 'advisory-sent-row').first();
-    await sent.waitFor({ timeout: 15000 });
+    await sent.waitFor({ timeout: 30000 });
     adv = await sent.getAttribute('data-id');
     assert.match(adv, /^[0-9a-f]{32}$/);
     await fed.cmd('quiet');
@@ -130,7 +130,7 @@ test('the full story, through the browser only', async (t) => {
   await t.test('the agency sees it unread and marks it read', async () => {
     await L.open(agency, 'inbox');
     const row = agency.locator('[data-testid=advisory-row][data-id="' + adv + '"]');
-    await row.waitFor({ timeout: 15000 });
+    await row.waitFor({ timeout: 30000 });
     assert.equal(await row.getAttribute('data-read'), 'no');
     await L.tid(row, 'advisory-mark-read').click();
     await agency.locator('[data-testid=advisory-row][data-id="' + adv + '"][data-read=yes]').waitFor();
@@ -140,7 +140,7 @@ test('the full story, through the browser only', async (t) => {
   await t.test('the national advisory shows that agency read it', async () => {
     await L.open(nation, 'advisories/' + adv, 'advisories');
     await nation.locator('[data-testid=recipient-row][data-node=tp-health][data-read=yes]')
-      .waitFor({ timeout: 15000 });
+      .waitFor({ timeout: 30000 });
   });
 
   agency.assertClean('agency');

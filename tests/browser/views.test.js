@@ -4,7 +4,7 @@
 // README links them); the language switch changes the labels; a time is
 // shown in Taipei time with UTC in its title.
 'use strict';
-const { test, before, after } = require('node:test');
+const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const L = require('./lib.js');
 
@@ -82,33 +82,36 @@ async function menu(page) {
     (as) => as.map((a) => a.dataset.testid.slice(4)));
 }
 
-for (const T of TIERS) {
-  test(T.tier + ': every view opens cleanly at 1280x800 and at 390x844', async () => {
-    const page = await L.newPage(browser, SIZES[0]);
-    await L.login(page, fed.nodes[T.node], 'admin');
-    const ids = await menu(page);
-    assert.ok(ids.includes('now'), 'Now is in the menu: ' + ids);
-    // and the views reached by links, not from the menu
-    const hashes = ids.concat(['incident/' + incidents[T.incident]]);
-    if (T.tier === 'national' && ids.includes('advisories')) hashes.push('advisories/' + advisory);
-    for (const size of SIZES) {
-      await page.setViewportSize({ width: size.width, height: size.height });
-      for (const hash of hashes) {
-        const what = T.tier + ' #/' + hash + ' at ' + size.width + 'x' + size.height;
-        await L.open(page, hash, hash.split('/')[0]);
-        await L.settle(page);
-        assert.equal(await L.tid(page, 'error').count(), 0,
-          what + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
-        page.assertClean(what);
-        if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop')) {
-          if (T.prepare && T.prepare[hash]) await T.prepare[hash](page);
-          await L.shot(page, T.tier + '-' + hash + (size.name === 'phone' ? '-phone' : ''));
+// the tiers side by side: a view mostly waits for its node
+describe('every view of every tier', { concurrency: true }, () => {
+  for (const T of TIERS) {
+    test(T.tier + ': every view opens cleanly at 1280x800 and at 390x844', async () => {
+      const page = await L.newPage(browser, SIZES[0]);
+      await L.login(page, fed.nodes[T.node], 'admin');
+      const ids = await menu(page);
+      assert.ok(ids.includes('now'), 'Now is in the menu: ' + ids);
+      // and the views reached by links, not from the menu
+      const hashes = ids.concat(['incident/' + incidents[T.incident]]);
+      if (T.tier === 'national' && ids.includes('advisories')) hashes.push('advisories/' + advisory);
+      for (const size of SIZES) {
+        await page.setViewportSize({ width: size.width, height: size.height });
+        for (const hash of hashes) {
+          const what = T.tier + ' #/' + hash + ' at ' + size.width + 'x' + size.height;
+          await L.open(page, hash, hash.split('/')[0]);
+          await L.settle(page);
+          assert.equal(await L.tid(page, 'error').count(), 0,
+            what + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
+          page.assertClean(what);
+          if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop')) {
+            if (T.prepare && T.prepare[hash]) await T.prepare[hash](page);
+            await L.shot(page, T.tier + '-' + hash + (size.name === 'phone' ? '-phone' : ''));
+          }
         }
       }
-    }
-    await page.context().close();
-  });
-}
+      await page.context().close();
+    });
+  }
+});
 
 test('the language switch changes the labels, zh-TW and English', async () => {
   const page = await L.newPage(browser);
