@@ -131,6 +131,7 @@ async function newPage(browser, opts) {
     { re: /status of 401/, url: /\/api\/v1\/session$/ },
   ];
   page.problems = [];
+  page.seen = []; // every error and violation, expected or not
   page.cspReports = [];
   page.inflight = 0;
   page.on('request', () => { page.inflight++; });
@@ -140,17 +141,20 @@ async function newPage(browser, opts) {
   page.expectProblem = (re, url) => { allowed.push({ re, url }); };
   page.on('pageerror', (e) => {
     const text = 'page error: ' + (e && e.message);
+    page.seen.push(text);
     if (!ok(text)) page.problems.push(text);
   });
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location() && m.location().url;
     const text = 'console error: ' + m.text();
+    page.seen.push(text);
     if (!ok(text, url)) page.problems.push(text + (url ? ' (' + url + ')' : ''));
   });
   await page.exposeBinding('__relayCspViolation', (source, v) => {
     page.cspReports.push(v);
     const text = 'CSP violation: ' + v.directive + ' blocked ' + v.blocked + ' ' + v.sample;
+    page.seen.push(text);
     if (!ok(text)) page.problems.push(text);
   });
   await page.addInitScript(() => {
@@ -159,6 +163,14 @@ async function newPage(browser, opts) {
         sample: e.sample || '' });
     }, true);
   });
+  // page.waitSeen - until an error or violation matching re was seen
+  page.waitSeen = async (re, ms) => {
+    const end = Date.now() + (ms || 20000);
+    while (!page.seen.some((x) => re.test(x))) {
+      if (Date.now() > end) throw new Error('never seen: ' + re + '; seen: ' + JSON.stringify(page.seen));
+      await page.waitForTimeout(50);
+    }
+  };
   page.assertClean = (what) => {
     assert.deepEqual(page.problems, [], (what ? what + ': ' : '') + 'unexpected errors in the page');
   };
