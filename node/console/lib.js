@@ -198,6 +198,8 @@ export function warnWindow() { return clock.warn; }
 export function dueState(d) {
   if (!d || !d.due) return 'none';
   if (d.met) return Date.parse(d.met) > Date.parse(d.due) ? 'late' : 'met';
+  // the node says "not met (incident closed or withdrawn)": the clock stopped unmet
+  if (d.state && d.state.startsWith('not met')) return 'missed';
   if (d.state && d.state !== 'open') return d.state;
   const left = (Date.parse(d.due) - nodeNow()) / 1000;
   if (left < 0) return 'overdue';
@@ -221,6 +223,7 @@ function paint(e) {
   e.classList.add('st-' + st);
   let txt;
   if (st === 'none') txt = '—';
+  else if (st === 'missed') txt = t('due.missed');
   else if (st === 'met') txt = t('due.met_at', { at: fmtTime(d.met) });
   else if (st === 'late') txt = t('due.late_at', { at: fmtTime(d.met), by: fmtSpan((Date.parse(d.met) - Date.parse(d.due)) / 1000) });
   else {

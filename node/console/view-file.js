@@ -22,7 +22,7 @@ const RULE_OF = { report: 'R-REPORT', horiz: 'R-HORIZ', review: 'R-REVIEW', team
 // incident's phone_script, in the operator's language
 export function phoneScript(ps, ctx, testid) {
   const say = t('offline.say', {
-    agency: ctx.node, id: ps.id, level: ps.level, aware: fmtTime(ps.aware_at, false) + ' ' + t('zone.taipei'),
+    agency: ps.agency || ctx.node, id: ps.id, level: ps.level, aware: fmtTime(ps.aware_at, false) + ' ' + t('zone.taipei'),
   });
   return h('div', { class: 'phone-script', testid, role: 'alert' },
     h('h2', null, t('offline.title')),
@@ -166,6 +166,15 @@ export default {
           submit, msg),
         h('aside', { class: 'file-side' }, h('h2', null, t('file.advice')), advice)));
     root.append(h('h1', null, t(drillOf ? 'file.title_drill' : 'nav.file')), result, form);
+    if (drillOf) {
+      // a drill report: the scenario's level and number from its notice
+      try {
+        const m = (await api('GET', '/api/v1/messages/' + encodeURIComponent(drillOf))).message || {};
+        const n = m.notice || {};
+        if (n.level) level.value = String(n.level);
+        if (n.scenario && !title.value) title.value = t('file.drill_title', { n: n.scenario });
+      } catch (e) { /* the operator fills them in */ }
+    }
 
     function body(forAdvice) {
       const b = {

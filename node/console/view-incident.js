@@ -56,19 +56,11 @@ function levelCard(inc) {
     field('inc.requested', inc.requested_level ? levelBadge(inc.requested_level) : '—'));
 }
 
-function dueCell(d) {
-  const st = dueState(d);
-  if (st === 'missed') return h('span', { class: 'countdown-fixed st-missed' }, t('due.missed'));
-  if (d.state && !['open', 'overdue', 'met'].includes(d.state) && !d.met)
-    return h('span', { class: 'none' }, d.state);
-  return countdown(d);
-}
-
 function duesTable(inc) {
   const rows = (inc.dues || []).slice().sort((a, b) => Date.parse(a.due) - Date.parse(b.due)).map((d) => {
     const tr = h('tr', { testid: 'due-row', dataset: { deadline: d.deadline, state: dueState(d) } },
       h('td', null, t('deadline.' + d.deadline)),
-      h('td', null, dueCell(d)),
+      h('td', null, countdown(d)),
       h('td', null, timeEl(d.due)),
       h('td', null, h('code', null, d.rule)),
       h('td', null, d.judged_here ? t('common.yes') : t('common.no')));
@@ -159,12 +151,15 @@ function actions(inc, ctx) {
   const update = actionForm('update-form', 'upd.title', [teamL, ctlL, recL, inc.personal_data ? subL : null, lbl('upd.text', utext)], {
     path: 'updates',
     body: () => {
-      const b = { team_formed: team.checked, damage_controlled: ctl.checked, recovered: rec.checked, text: utext.value };
+      // a fact already reported stays ticked and greyed: it is not sent again
+      const now = (c) => c.checked && !c.disabled;
+      const b = { team_formed: now(team), damage_controlled: now(ctl), recovered: now(rec), text: utext.value };
       if (inc.personal_data) b.subjects_notified = sub.checked;
       return b;
     },
   }, inc, ctx);
-  team.checked = !!inc.team_formed; ctl.checked = !!inc.damage_controlled; rec.checked = !!inc.recovered;
+  for (const [c, done] of [[team, inc.team_formed], [ctl, inc.damage_controlled], [rec, inc.recovered]])
+    if (done) { c.checked = true; c.disabled = true; }
 
   const lvl = h('select', { testid: 'level-level' }, [1, 2, 3, 4].map((n) => h('option', { value: String(n) }, 'L' + n)));
   lvl.value = String(Math.min(4, (inc.level || 1) + 1));

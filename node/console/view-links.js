@@ -11,14 +11,15 @@ function skew(l) {
 }
 
 function row(l) {
+  const down = l.down_since || l.since;
   const conn = l.connected
-    ? h('span', { class: 'st-met link-state' }, t('links.connected'), l.since ? [' ', t('links.since'), ' ', timeEl(l.since)] : null)
+    ? h('span', { class: 'st-met link-state' }, t('links.connected'))
     : h('span', { class: 'st-overdue link-state' }, t('links.disconnected'),
-      l.since ? [' ', t('links.since'), ' ', timeEl(l.since)] : [' ', t('links.never')]);
+      down ? [' ', t('links.since'), ' ', timeEl(down)] : [' ', t('links.never')]);
   return h('tr', { testid: 'link-row', dataset: { peer: l.peer, connected: l.connected ? 'yes' : 'no' } },
     h('td', null, t(l.direction === 'up' ? 'links.parent' : 'links.child')),
     h('td', null, h('strong', null, l.peer)),
-    h('td', null, conn),
+    h('td', null, conn, l.last_seen ? h('div', { class: 'muted' }, t('links.last_seen'), ' ', timeEl(l.last_seen)) : null),
     h('td', { class: l.outbox ? 'st-warn' : null }, String(l.outbox ?? '—')),
     h('td', { class: l.held ? 'st-overdue' : null }, String(l.held ?? '—')),
     h('td', null, skew(l)),

@@ -63,7 +63,9 @@ function counts(list) {
   return [
     c(t('now.total'), list.length, 'total'),
     c(t('now.overdue'), list.filter((i) => worstOf(i) === 'overdue').length, 'overdue'),
+    list.length ? h('span', { class: 'count-group' }, t('col.level')) : null,
     Object.keys(byLevel).sort().map((l) => c(l === '0' ? t('now.level_none') : 'L' + l, byLevel[l], 'level-' + l)),
+    list.length ? h('span', { class: 'count-group' }, t('col.state')) : null,
     Object.keys(byState).sort().map((s) => c(stateLabel(s), byState[s], 'state-' + s)),
   ];
 }
@@ -93,7 +95,7 @@ export default {
         const ka = sortKey(a), kb = sortKey(b);
         return ka[0] - kb[0] || ka[1] - kb[1] || String(a.id).localeCompare(String(b.id));
       });
-      clear(countsBox).append(...counts(list).flat());
+      clear(countsBox).append(...counts(list).flat().filter(Boolean));
       clear(body).append(...list.map((i) => row(i, ctx)));
       empty.hidden = list.length > 0;
       tbl.hidden = list.length === 0;

@@ -12,6 +12,8 @@ browser: tests/browser/.)
 """
 import http.client
 import json
+import os
+import re
 import unittest
 
 import pb
@@ -64,6 +66,28 @@ class ConsoleFilesTest(relaytest.FedTest):
             self.assertEqual(h.get("x-content-type-options"), "nosniff", path)
         st, h, body = get(self.port, "/api/v1/status")
         self.assertEqual(st, 401)
+
+    def test_every_file_served_as_written_and_safe(self):
+        """issue 11: every file of node/console/ is served byte for byte (the
+        build embeds them all), and none of them turns data into HTML or code:
+        no innerHTML, outerHTML, insertAdjacentHTML, document.write, eval or
+        Function, no inline script or handler attribute in the page"""
+        folder = os.path.join(relaytest.ROOT, "node", "console")
+        names = sorted(f for f in os.listdir(folder) if re.search(r"\.(html|js|css|svg)$", f))
+        self.assertIn("index.html", names)
+        sinks = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|"
+                           r"new\s+Function|setTimeout\s*\(\s*['\"]|srcdoc")
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as f:
+                src = f.read()
+            st, h, body = get(self.port, "/console/" + name)
+            self.assertEqual((st, body), (200, src), name)
+            code = "\n".join(l for l in src.decode().splitlines() if not l.strip().startswith("//"))
+            self.assertIsNone(sinks.search(code), "%s: %s" % (name, sinks.search(code)))
+            if name.endswith(".html"):
+                self.assertIsNone(re.search(r"<script(?![^>]*\bsrc=)", code), name)
+                self.assertIsNone(re.search(r"\son[a-z]+\s*=", code), name)
+                self.assertIsNone(re.search(r"\sstyle\s*=", code), name)
 
     def test_nothing_else_is_served(self):
         """issue 11 SECURITY: only the embedded files answer; a path that
