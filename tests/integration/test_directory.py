@@ -56,6 +56,11 @@ class Directory(FedTest):
         self.change("enrol", "--id", "ag-later", "--tier", "agency", "--parent", "taipei",
                     "--key", pub, "--valid-from", tomorrow, "--out", boot)
         self.seq_everywhere(5)
+        # the directory reply says so (the console's directory view, issue 11)
+        entry = {e["id"]: e for e in self.fed.ctl("ncert", "dir", "list")["nodes"]}["ag-later"]
+        self.assertEqual(entry["valid_from"][:19], tomorrow[:19])
+        self.assertIsNone(entry["valid_until"])
+        self.assertEqual((entry["role"], entry["contact"]), ("none", ""))
         self.join("ag-later", key, pub, boot)
         r = self.fed.ctl_raw("ag-later", "report", "-", stdin=relaytest.json.dumps(
             relaytest.fresh_form(title="too early")))
