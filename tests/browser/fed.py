@@ -21,7 +21,8 @@ and obeys commands on stdin, one per line, answering one JSON line each:
   quit                          stop every node, remove the folder, exit
 
 Whatever happens (quit, stdin closed, SIGTERM, the test process killed)
-every node is stopped and the folder removed: the nodes run under
+every node is stopped and the folder removed (RELAY_KEEP=1 keeps it, with
+the nodes' logs): the nodes run under
 setpriv --pdeathsig, so that even a SIGKILL of this process takes them
 with it. Only the set-up and the clock use the Unix socket; the tests do
 every operator action through the browser.
@@ -66,6 +67,7 @@ class BrowserFed:
         self.http = {}
 
     def start(self):
+        """start - lay out, start and furnish the federation; the first reply"""
         settings = {"retry_min_ms": 50, "retry_max_ms": 1000, "clock": "manual:" + CLOCK}
         self.fed.init(TOPOLOGY, settings)
         for nid in OPENED:
@@ -99,6 +101,7 @@ class BrowserFed:
         return accounts
 
     def quiet(self):
+        """quiet - until every node's outbox is empty"""
         for nid in self.fed.nodes:
             st, rep = self.fed.api(nid, "GET", "/api/v1/outbox/wait?timeout_ms=10000", timeout=15)
             if st != 200:
@@ -106,6 +109,7 @@ class BrowserFed:
         return {"ok": True}
 
     def advance(self, seconds):
+        """advance - every node's controlled clock moves on by seconds"""
         now = None
         for nid in self.fed.nodes:
             st, rep = self.fed.api(nid, "POST", "/api/v1/clock", {"advance_s": int(seconds)})
@@ -115,10 +119,12 @@ class BrowserFed:
         return {"ok": True, "now": now}
 
     def call(self, nid, method, path, body):
+        """call - one request over nid's Unix socket"""
         st, rep = self.fed.api(nid, method, path, body)
         return {"ok": True, "status": st, "body": rep}
 
     def command(self, line):
+        """command - obey one line of stdin; its answer"""
         words = line.split(None, 4)
         if not words:
             return {"ok": False, "error": "empty command"}
@@ -133,6 +139,7 @@ class BrowserFed:
         return {"ok": False, "error": "unknown command: " + line}
 
     def close(self):
+        """close - stop every node (killed if it will not stop), remove the folder"""
         try:
             self.fed.stop()
         except Exception as e:  # still remove the folder; say why in the log
@@ -140,19 +147,25 @@ class BrowserFed:
             for p in self.fed.procs.values():
                 if p.poll() is None:
                     p.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if os.environ.get("RELAY_KEEP") == "1":  # as the integration tests: logs kept
+            sys.stderr.write("fed.py: kept %s\n" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def reply(obj):
+    """reply - one JSON line to the test"""
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
 
 
 def main():
+    """main - start, obey stdin until quit or EOF, then stop everything"""
     die_with_parent()
     bf = BrowserFed()
 
     def on_signal(signum, frame):
+        """on_signal - leave through the finally below (nodes stopped)"""
         raise SystemExit(128 + signum)
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
@@ -171,7 +184,10 @@ def main():
         raise
     finally:
         bf.close()
-    reply({"ok": True, "quit": True})
+    try:
+        reply({"ok": True, "quit": True})
+    except OSError:
+        pass  # the test has gone already
     return 0
 
 

@@ -109,6 +109,7 @@ function startFed() {
 }
 
 // ------------------------------------------------------------ the browser
+// launch - Debian's chromium, headless, with the flags
 async function launch() {
   const { chromium } = require('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30000 });
