@@ -40,6 +40,7 @@ let fed;
 let browser;
 const incidents = {};
 let advisory;
+let drill;
 
 // file - a report filed at node over its Unix socket (set-up); its id
 async function file(node, form) {
@@ -52,7 +53,8 @@ before(async () => {
   [fed, browser] = await Promise.all([L.startFed(), L.launch()]);
   // something to show (set-up over the Unix socket): a level 3 incident at
   // tp-health with its escalations, a level 1 at tp-school (reports to
-  // moe), a level 2 at tp-transport whose team is already late, an advisory
+  // moe), a level 2 at tp-transport whose team is already late, an advisory,
+  // a drill of the city's agencies
   incidents.l3 = await file('tp-health', L.form('Ransomware on the file server', {
     level: 3, category: 'external_intrusion', affected_agencies: ['tp-transport'],
     harms: [{ kind: 'outage', class: 'core', severity: 'severe' }],
@@ -68,6 +70,9 @@ before(async () => {
   });
   assert.equal(a.status, 200, JSON.stringify(a.body));
   advisory = a.body.id;
+  const d = await fed.api('taipei', 'POST', '/api/v1/drills', {});
+  assert.equal(d.status, 200, JSON.stringify(d.body));
+  drill = d.body.drill;
   await fed.cmd('quiet');
   await fed.cmd('advance 1500'); // 01:25 UTC: the level 3 team clock (due 01:30) is amber
 });
@@ -92,7 +97,8 @@ describe('every view of every tier', { concurrency: true }, () => {
       assert.ok(ids.includes('now'), 'Now is in the menu: ' + ids);
       // and the views reached by links, not from the menu
       const hashes = ids.concat(['incident/' + incidents[T.incident]]);
-      if (T.tier === 'national' && ids.includes('advisories')) hashes.push('advisories/' + advisory);
+      if (T.tier === 'national') hashes.push('advisories/' + advisory);
+    if (T.tier === 'city') hashes.push('drills/' + drill);
       for (const size of SIZES) {
         await page.setViewportSize({ width: size.width, height: size.height });
         for (const hash of hashes) {
