@@ -84,17 +84,24 @@ function adviceBox(a) {
   ];
 }
 
+// checkReceipt - the incident and its target's receipt of the report (null
+// while not received); inc is null when the incident cannot be read now
+async function checkReceipt(id, target) {
+  try {
+    const inc = (await api('GET', '/api/v1/incidents/' + id)).incident;
+    const rc = (inc.history || []).find((e) => e.what === 'receipt' && e.msg === id && e.node === (inc.target || target));
+    return { inc, receipt: rc || null };
+  } catch (e) {
+    return { inc: null, receipt: null };
+  }
+}
+
 // after filing: wait up to ~8 s for the target's receipt
 async function waitReceipt(id, target) {
   const until = Date.now() + 8000;
-  let inc = null;
   for (;;) {
-    try {
-      inc = (await api('GET', '/api/v1/incidents/' + id)).incident;
-      const rc = (inc.history || []).find((e) => e.what === 'receipt' && e.msg === id && e.node === (inc.target || target));
-      if (rc) return { inc, receipt: rc };
-    } catch (e) { /* keep trying until the time is up */ }
-    if (Date.now() > until) return { inc, receipt: null };
+    const w = await checkReceipt(id, target);
+    if (w.receipt || Date.now() > until) return w;
     await new Promise((r) => setTimeout(r, 700));
   }
 }
@@ -231,6 +238,18 @@ export default {
         clear(msg);
         result.appendChild(resultBox(r.incident, w.inc, w.receipt, ctx, r));
         result.scrollIntoView({ block: 'start' });
+        if (!w.receipt) {
+          // the phone script stays until the target has the report: then
+          // the box says so ("received by taipei at ...")
+          let done = false;
+          ctx.every(3000, async () => {
+            if (done) return;
+            const w2 = await checkReceipt(r.incident, (r.to || [])[0]);
+            if (!w2.receipt || done) return;
+            done = true;
+            clear(result).appendChild(resultBox(r.incident, w2.inc, w2.receipt, ctx, r));
+          });
+        }
       } catch (e) {
         if (e instanceof ApiError && e.status === 409 && /same form/.test(e.message || '')) {
           const again1 = h('button', { type: 'button', class: 'primary', testid: 'file-again' }, t('file.again'));

@@ -16,6 +16,7 @@ and obeys commands on stdin, one per line, answering one JSON line each:
 
   advance SECONDS               every node's clock moves on (POST /api/v1/clock)
   quiet                         until every node's outbox is empty
+  stop NODE / start NODE        stop a node (its link goes down) / start it again
   api NODE METHOD PATH [JSON]   one request over NODE's Unix socket:
                                 {"ok": true, "status": N, "body": ...}
   quit                          stop every node, remove the folder, exit
@@ -65,6 +66,7 @@ class BrowserFed:
         self.dir = tempfile.mkdtemp(prefix="rb.", dir="/tmp")
         self.fed = Federation(self.dir)
         self.http = {}
+        self.now = None  # the federation's controlled time once advanced
 
     def start(self):
         """start - lay out, start and furnish the federation; the first reply"""
@@ -116,7 +118,25 @@ class BrowserFed:
             if st != 200:
                 return {"ok": False, "node": nid, "status": st, "body": rep}
             now = rep.get("now", now)
+        self.now = now
         return {"ok": True, "now": now}
+
+    def node(self, verb, nid):
+        """node - stop or start one node (the R-OFFLINE case)"""
+        if nid not in self.fed.nodes:
+            return {"ok": False, "error": "no node " + nid}
+        if verb == "stop":
+            self.fed.stop(nid)
+            return {"ok": True}
+        self.fed.start(nid)
+        # a restarted node's controlled clock starts again at CLOCK: set it
+        # to where the others are, or it would refuse their messages as
+        # from the future
+        if self.now:
+            st, rep = self.fed.api(nid, "POST", "/api/v1/clock", {"set": self.now})
+            if st != 200:
+                return {"ok": False, "node": nid, "status": st, "body": rep}
+        return {"ok": True}
 
     def call(self, nid, method, path, body):
         """call - one request over nid's Unix socket"""
@@ -133,6 +153,8 @@ class BrowserFed:
             return self.advance(words[1])
         if verb == "quiet" and len(words) == 1:
             return self.quiet()
+        if verb in ("stop", "start") and len(words) == 2:
+            return self.node(verb, words[1])
         if verb == "api" and len(words) >= 4:
             body = json.loads(words[4]) if len(words) == 5 else None
             return self.call(words[1], words[2], words[3], body)

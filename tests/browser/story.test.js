@@ -147,3 +147,44 @@ test('the full story, through the browser only', async (t) => {
   city.assertClean('city');
   nation.assertClean('national');
 });
+
+test('while the city is down the agency is told whom to phone, and then that it was received', async () => {
+  // R-OFFLINE: the report is stored at the agency, but its target cannot
+  // have it; the console says so at once, with the phone script built from
+  // the directory's contact, and changes to "received" when the city is back
+  const agency = await L.newPage(browser);
+  await L.login(agency, fed.nodes['tp-health'], 'reporter');
+  await fed.cmd('stop taipei');
+  try {
+    await L.open(agency, 'links');
+    await agency.locator('[data-testid=link-row][data-peer=taipei][data-connected=no]')
+      .waitFor({ timeout: 40000 });
+    await L.open(agency, 'file');
+    const f = L.tid(agency, 'file-form');
+    await f.waitFor();
+    await L.tid(f, 'file-title').fill('Phishing mail opened at the front desk');
+    await L.tid(f, 'file-facts').fill('One desktop ran an attachment; it is isolated.');
+    await L.tid(f, 'file-aware').fill('2026-11-30T09:50'); // the clock is at 10:00 Taipei
+    await L.tid(f, 'file-category').selectOption('external_intrusion');
+    await L.tid(f, 'file-level').selectOption('1');
+    await L.tid(f, 'harm-outage-non_core').selectOption('minor');
+    await agency.waitForFunction(() => {
+      const e = document.querySelector('[data-testid=file-advised-level]');
+      return e && e.textContent.trim() === '1';
+    });
+    await L.tid(f, 'file-submit').click();
+    const res = agency.locator('[data-testid=file-result][data-received=no]');
+    await res.waitFor({ timeout: 30000 });
+    const script = L.tid(res, 'file-offline-script');
+    assert.match(await L.tid(script, 'phone-contact').textContent(), /Taipei DoIT security window \+886-2-0000-0003/);
+    const say = await L.tid(script, 'phone-say').textContent();
+    assert.match(say, /tp-health/);
+    assert.match(say, /[0-9a-f]{32}/, 'the incident id to read out');
+    assert.match(say, /09:50/, 'the awareness time in Taipei time');
+  } finally {
+    await fed.cmd('start taipei');
+  }
+  await agency.locator('[data-testid=file-result][data-received=yes]').waitFor({ timeout: 40000 });
+  assert.match(await L.tid(agency, 'file-received').textContent(), /taipei/);
+  agency.assertClean('agency, offline filing');
+});
