@@ -26,6 +26,7 @@ after(async () => {
 });
 
 const TITLE = 'Ransomware on the patient records server';
+let storyId; // the story's incident, for the tests after it
 
 test('the full story, through the browser only', async (t) => {
   const N = fed.nodes;
@@ -68,6 +69,7 @@ test('the full story, through the browser only', async (t) => {
     const href = await res.locator('a[href^="#/incident/"]').first().getAttribute('href');
     id = href.split('/').pop();
     assert.match(id, /^[0-9a-f]{32}$/);
+    storyId = id;
   });
 
   await t.test('the city reviewer sees it in the queue with its clock and reviews it', async () => {
@@ -187,4 +189,47 @@ test('while the city is down the agency is told whom to phone, and then that it 
   await agency.locator('[data-testid=file-result][data-received=yes]').waitFor({ timeout: 40000 });
   assert.match(await L.tid(agency, 'file-received').textContent(), /taipei/);
   agency.assertClean('agency, offline filing');
+});
+
+test('the agency reports its team and closes; the city reviews the closure', async () => {
+  // the incident page's forms (R-TEAM, R-CLOSE-FORM, R-CLOSE-REVIEW), in the browser
+  assert.ok(storyId, 'the story filed its incident');
+  const agency = await L.newPage(browser);
+  const city = await L.newPage(browser);
+  await Promise.all([L.login(agency, fed.nodes['tp-health'], 'reporter'),
+    L.login(city, fed.nodes.taipei, 'reviewer')]);
+  await L.open(agency, 'incident/' + storyId, 'incident');
+  const upd = L.tid(agency, 'update-form');
+  await upd.waitFor();
+  await L.tid(upd, 'update-team').check();
+  await L.tid(upd, 'update-controlled').check();
+  await L.tid(upd, 'update-text').fill('Team formed; the server is isolated and restored from backup.');
+  await L.tid(upd, 'update-submit').click();
+  await L.tid(upd, 'action-ok').waitFor();
+  // the team was due 09:45 and the clock is past 10:00: met, but late
+  await agency.locator('[data-testid=due-row][data-deadline=team][data-state=late]').waitFor({ timeout: 30000 });
+  const cl = L.tid(agency, 'closure-form');
+  await cl.waitFor();
+  await L.tid(cl, 'closure-attack_method').fill('Phishing mail, then a <b>remote desktop</b> login');
+  await L.tid(cl, 'closure-remediation').fill('Server rebuilt, passwords reset.');
+  await L.tid(cl, 'closure-root_cause').fill('Remote desktop open to the internet.');
+  await L.tid(cl, 'closure-submit').click();
+  await L.tid(cl, 'action-ok').waitFor();
+  await fed.cmd('quiet');
+  await L.open(city, 'incident/' + storyId, 'incident');
+  await city.locator('[data-testid=incident-state][data-state=closing]').waitFor({ timeout: 30000 });
+  const rv = L.tid(city, 'review-form');
+  await rv.waitFor();
+  assert.equal(await L.tid(rv, 'review-closure').isChecked(), true, 'a closure review');
+  await L.tid(rv, 'review-level').selectOption('3');
+  await L.tid(rv, 'review-basis').fill('Root cause found and removed.');
+  await L.tid(rv, 'review-submit').click();
+  await L.tid(city, 'review-done').waitFor();
+  await fed.cmd('quiet');
+  await L.open(agency, 'incident/' + storyId, 'incident');
+  await agency.locator('[data-testid=incident-state][data-state=closed]').waitFor({ timeout: 30000 });
+  // the closure's free text is text on the page, never markup
+  assert.equal(await agency.locator('main b').count(), 0);
+  agency.assertClean('agency, closure');
+  city.assertClean('city, closure review');
 });

@@ -108,6 +108,9 @@ describe('every view of every tier', { concurrency: true }, () => {
           assert.equal(await L.tid(page, 'error').count(), 0,
             what + ': ' + (await L.tid(page, 'error').allTextContents()).join(' | '));
           page.assertClean(what);
+          // nothing wider than the screen: wide tables scroll in their own box
+          const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          assert.ok(over <= 1, what + ': the page is ' + over + ' px wider than the screen');
           if (hash === 'now' || (T.main.includes(hash) && size.name === 'desktop')) {
             if (T.prepare && T.prepare[hash]) await T.prepare[hash](page);
             await L.shot(page, T.tier + '-' + hash + (size.name === 'phone' ? '-phone' : ''));
