@@ -45,7 +45,7 @@ from federation import Federation, free_port  # noqa: E402
 
 TOPOLOGY = os.path.join(ROOT, "deployments", "demo", "topology.ini")
 CLOCK = "2026-11-30T01:00:00Z"  # 09:00 in Taipei, a Monday
-OPENED = ("tp-health", "taipei", "moe", "ncert")  # agency, city, ministry, national
+OPENED = ("tp-health", "tp-transport", "taipei", "moe", "ncert")  # agencies, city, ministry, national
 ROLES = ("admin", "reviewer", "reporter", "viewer")
 PR_SET_PDEATHSIG = 1
 

@@ -233,3 +233,62 @@ test('the agency reports its team and closes; the city reviews the closure', asy
   agency.assertClean('agency, closure');
   city.assertClean('city, closure review');
 });
+
+test('a drill: the city starts it, the agency answers it in the hour, the timing record fills in', async () => {
+  // R-DRILL through the browser: start, notice with its clock, drill report,
+  // response update and closure at the agency, "pass" in the city's record
+  const city = await L.newPage(browser);
+  await L.login(city, fed.nodes.taipei, 'reviewer');
+  await L.open(city, 'drills');
+  await L.tid(city, 'drill-start').click();
+  // the console opens the new drill's timing record
+  await city.waitForFunction(() => /^#\/drills\/[0-9a-f]{32}$/.test(location.hash), null, { timeout: 30000 });
+  const did = (await city.evaluate(() => location.hash)).split('/').pop();
+  await L.tid(city, 'drill-scenario-row').first().waitFor({ timeout: 30000 });
+  // which agency the random draw chose, and its first scenario (a read, not an action)
+  const rec = (await fed.api('taipei', 'GET', '/api/v1/drills/' + did)).body.drill;
+  const sc = rec.scenarios[0];
+  assert.ok(fed.nodes[sc.agency], 'the drilled agency has a console: ' + sc.agency);
+  await fed.cmd('quiet');
+  const agency = await L.newPage(browser);
+  await L.login(agency, fed.nodes[sc.agency], 'reporter');
+  await L.open(agency, 'drills-in');
+  const nrow = agency.locator('[data-testid=drill-notice-row][data-id="' + sc.notice + '"][data-answered=no]');
+  await nrow.waitFor({ timeout: 30000 });
+  assert.ok(await nrow.locator('.countdown').count() > 0, 'the notice shows its one-hour clock');
+  await L.tid(nrow, 'drill-answer').click();
+  const f = L.tid(agency, 'file-form');
+  await f.waitFor();
+  await L.tid(agency, 'file-drill').waitFor();
+  await L.tid(f, 'file-facts').fill('Drill: a desktop shows a ransom note.');
+  await L.tid(f, 'file-category').selectOption('external_intrusion');
+  await L.tid(f, 'harm-outage-non_core').selectOption('minor');
+  await agency.waitForFunction(() => {
+    const e = document.querySelector('[data-testid=file-advised-level]');
+    return e && /\d/.test(e.textContent);
+  });
+  await L.tid(f, 'file-submit').click();
+  const res = agency.locator('[data-testid=file-result][data-received=yes]');
+  await res.waitFor({ timeout: 30000 });
+  const href = await res.locator('a[href^="#/incident/"]').first().getAttribute('href');
+  await L.open(agency, href.slice(2), 'incident');
+  const upd = L.tid(agency, 'update-form');
+  await upd.waitFor();
+  await L.tid(upd, 'update-team').check();
+  await L.tid(upd, 'update-submit').click();
+  await L.tid(upd, 'action-ok').waitFor();
+  const cl = L.tid(agency, 'closure-form');
+  await cl.waitFor({ timeout: 30000 });
+  await L.tid(cl, 'closure-root_cause').fill('Drill: none.');
+  await L.tid(cl, 'closure-submit').click();
+  await L.tid(cl, 'action-ok').waitFor();
+  await fed.cmd('quiet');
+  await L.open(city, 'drills/' + did, 'drills');
+  await city.locator('[data-testid=drill-scenario-row][data-scenario="' + sc.scenario + '"][data-result=pass]')
+    .waitFor({ timeout: 30000 });
+  await L.open(agency, 'drills-in');
+  await agency.locator('[data-testid=drill-notice-row][data-id="' + sc.notice + '"][data-answered=yes]')
+    .waitFor({ timeout: 30000 });
+  agency.assertClean('agency, drill');
+  city.assertClean('city, drill');
+});
