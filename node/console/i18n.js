@@ -85,7 +85,7 @@ export const TABLES = {
     'due.late_at': '逾期完成（{at}，晚 {by}）', 'due.missed': '未完成（時限已停止）',
     // part A: now, incident, links, audit, file, inbox, drill notices
     'nav.now': '現況', 'nav.incident': '事件', 'nav.links': '連線', 'nav.audit': '稽核紀錄',
-    'nav.file': '通報', 'nav.inbox': '情資通告', 'nav.drills_in': '演練通知',
+    'nav.file': '通報', 'nav.inbox': '收到的情資通告', 'nav.drills_in': '演練通知',
     'common.yes': '是', 'common.no': '否',
     'col.level': '等級', 'col.state': '狀態', 'col.author': '通報機關', 'col.title': '標題', 'col.id': '編號',
     'col.target': '通報對象', 'col.deadline': '時限', 'col.rule': '規定', 'col.due': '期限（台北時間）',
@@ -250,7 +250,7 @@ export const TABLES = {
     'due.late_at': 'met late at {at} ({by} late)', 'due.missed': 'not met (clock stopped)',
     // part A: now, incident, links, audit, file, inbox, drill notices
     'nav.now': 'Now', 'nav.incident': 'Incident', 'nav.links': 'Links', 'nav.audit': 'Audit',
-    'nav.file': 'File a report', 'nav.inbox': 'Advisories', 'nav.drills_in': 'Drill notices',
+    'nav.file': 'File a report', 'nav.inbox': 'Advisories received', 'nav.drills_in': 'Drill notices',
     'common.yes': 'yes', 'common.no': 'no',
     'col.level': 'Level', 'col.state': 'State', 'col.author': 'Agency', 'col.title': 'Title', 'col.id': 'Id',
     'col.target': 'Reports to', 'col.deadline': 'Deadline', 'col.rule': 'Rule', 'col.due': 'Due (Taipei)',

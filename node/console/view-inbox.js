@@ -1,5 +1,7 @@
-// view-inbox.js - "Advisories" at an agency: the advisories delivered here,
+// view-inbox.js - "Advisories received": the advisories delivered here (at
+// an agency, and at a city or ministry an advisory addressed to it),
 // unread first; "mark read" sends a signed read receipt up to the author.
+// Those this node published are in view-advisories.js, not here.
 import { api, listInto, clear, errorBox, h, newKey, t, table, timeEl } from './lib.js';
 
 function unreadInNav(n) {
@@ -10,7 +12,7 @@ function unreadInNav(n) {
 export default {
   id: 'inbox',
   title: 'nav.inbox',
-  tiers: ['agency'],
+  tiers: ['agency', 'city', 'ministry'],
   role: 'viewer',
   async render(root, params, ctx) {
     const box = h('div');
@@ -18,7 +20,7 @@ export default {
     async function load() {
       const res = await listInto(box, '/api/v1/advisories', 'advisories', 2000);
       if (!res) return;
-      const list = res.items.slice().sort((a, b) =>
+      const list = res.items.filter((a) => a.author !== ctx.node).sort((a, b) =>
         (a.read_at ? 1 : 0) - (b.read_at ? 1 : 0) ||
         Date.parse(b.received_at || b.created) - Date.parse(a.received_at || a.created));
       unreadInNav(list.filter((a) => !a.read_at).length);
