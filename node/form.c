@@ -33,6 +33,7 @@
 #include "directory.h"
 #include "envelope.h"
 #include "keys.h"
+#include "plan.h"
 
 /* Flags for string fields. */
 #define RD_REQ 1u    /* must be present and not empty */
@@ -1458,11 +1459,24 @@ form_incident_json(const Relay__IncidentRecord *r)
     put(o, "national_reviewed", json_boolean(r->national_reviewed), &bad);
     {
         static const char *const esc[] = {"ciso", "homeland", "nsc", "pdpa"};
+        static const char *const esc_why[] = {
+            "no supervisor but the national node itself", "no homeland office in the directory",
+            "no nsc office in the directory", "the author is not in the directory"};
         json_t *e = json_array();
         for (unsigned i = 0; e != NULL && i < 4; i++)
             if ((r->escalated & (1u << i)) && json_array_append_new(e, json_string(esc[i])) != 0)
                 bad = 1;
         put(o, "escalated", e, &bad);
+        /* required but not sent, and why (issue 12 item 6) */
+        e = json_array();
+        for (unsigned i = 0; e != NULL && i < 4; i++)
+            if ((r->escalation_unsent & (1u << i)) &&
+                json_array_append_new(
+                    e, json_pack("{s:s,s:s,s:s}", "kind", esc[i], "rule",
+                                 plan_esc_rule(1u << i), "why",
+                                 r->drill ? "a drill (R-DRILL)" : esc_why[i])) != 0)
+                bad = 1;
+        put(o, "escalations_not_sent", e, &bad);
     }
     for (size_t i = 0; h != NULL && i < r->n_history; i++)
         if (json_array_append_new(h, js_event(r->history[i])) != 0)

@@ -411,7 +411,7 @@ national_escalate(struct node *n, Relay__IncidentRecord *r,
     int level = plan_esc_level(r);
     unsigned req = policy_escalations(&n->pol, level, (int)r->ci_sector,
                                       r->personal_data);
-    unsigned fresh = req & ~r->escalated;
+    unsigned fresh = req & ~(r->escalated | r->escalation_unsent);
 
     note[0] = '\0';
     for (unsigned bit = 1; bit <= POL_ESC_PDPA; bit <<= 1) {
@@ -425,13 +425,20 @@ national_escalate(struct node *n, Relay__IncidentRecord *r,
             /* R-DRILL: drills never reach the offices as real escalations */
             snprintf(note + used, nlen - used, "%sdrill: %s not sent (R-DRILL)",
                      used ? "; " : "", plan_esc_name(bit));
+            r->escalation_unsent |= bit;
             continue;
         }
         to = plan_esc_target(node_dir(n), bit, r->author, r->target);
         if (to == NULL || strcmp(to, n->self->id) == 0) {
-            snprintf(note + used, nlen - used, "%s%s: no %s node in the directory (%s)",
+            /* never shown as sent (issue 12 item 6): said on the incident
+             * and in the log, where someone will read it */
+            snprintf(note + used, nlen - used, "%s%s: not sent: no %s node in the directory (%s)",
                      used ? "; " : "", plan_esc_name(bit), plan_esc_name(bit),
                      plan_esc_rule(bit));
+            log_warn("%s: level %d incident of %s: %s escalation not sent: no %s node in the "
+                     "directory", plan_esc_rule(bit), level, r->author, plan_esc_name(bit),
+                     plan_esc_name(bit));
+            r->escalation_unsent |= bit;
             continue;
         }
         if ((e = emit_new(out)) == NULL)
@@ -460,7 +467,7 @@ national_escalate(struct node *n, Relay__IncidentRecord *r,
                      r->ci_sector ? " (critical infrastructure)" : "");
         }
     }
-    r->escalated |= fresh;
+    r->escalated |= fresh & ~r->escalation_unsent;
     return RL_OK;
 }
 

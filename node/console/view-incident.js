@@ -234,7 +234,12 @@ export default {
           t('upd.team') + ': ' + yesNo(inc.team_formed), ' · ',
           t('upd.controlled') + ': ' + yesNo(inc.damage_controlled), ' · ',
           t('upd.recovered') + ': ' + yesNo(inc.recovered)]),
-        inc.escalated && inc.escalated.length ? field('inc.escalated', inc.escalated.join(', ')) : null));
+        inc.escalated && inc.escalated.length ? field('inc.escalated', inc.escalated.join(', ')) : null,
+        // required but not sent, with why: never shown as if sent
+        (inc.escalations_not_sent || []).length
+          ? field('inc.not_sent', h('span', { class: 'st-missed', testid: 'escalations-not-sent' },
+            inc.escalations_not_sent.map((e) => e.kind + ' (' + e.rule + '): ' + e.why).join('; ')))
+          : null));
     if (inc.phone_script) root.appendChild(phoneScript(inc.phone_script, ctx, 'incident-phone-script'));
     root.append(
       section('inc.levels', levelCard(inc)),

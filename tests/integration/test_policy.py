@@ -221,6 +221,13 @@ class Policy(FedTest):
         self.assertIn(real, self.incidents("ci-energy"))  # CI group: horizontal
         nat = self.show("ncert", real)
         self.assertEqual(sorted(nat["escalated"]), ["ciso", "homeland", "nsc", "pdpa"])
+        self.assertEqual(nat["escalations_not_sent"], [])
+        # issue 12 item 6: a drill's escalations are listed as not sent, never as sent
+        nd = self.show("ncert", drill)
+        self.assertEqual(nd["escalated"], [])
+        self.assertEqual(sorted(e["kind"] for e in nd["escalations_not_sent"]),
+                         ["ciso", "homeland", "nsc", "pdpa"])
+        self.assertEqual({e["why"] for e in nd["escalations_not_sent"]}, {"a drill (R-DRILL)"})
         notes = " ".join(e["detail"] for e in self.events("ncert", drill, "escalation-note"))
         self.assertIn("drill: homeland not sent (R-DRILL)", notes)
         self.assertTrue(self.show("ncert", drill)["drill"])
@@ -428,6 +435,30 @@ class Advise(FedTest):
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("copy     R-COPY3   2026-11-24T16:00:00.000000Z", r.stdout)
+
+
+class NoOffices(FedTest):
+    """a federation without the national offices (relaytest.CHAIN)"""
+    TOPOLOGY = relaytest.CHAIN
+
+    def test_escalation_to_a_missing_office_is_not_shown_sent(self):
+        """issue 12 item 6 (R-ESC-NATIONAL): with no homeland or nsc office in
+        the directory, a level 3 incident's escalations to them are listed as
+        not sent, with why, and logged as a warning; the CISO notice to the
+        city goes and is listed as sent"""
+        iid = self.report("ag-a", level=3, harms=[{"kind": "outage", "class": "core",
+                                                    "severity": "severe"}])
+        self.wait("ncert", iid)
+        self.wait_quiet()
+        nat = self.fed.ctl("ncert", "show", iid)["incident"]
+        self.assertEqual(nat["escalated"], ["ciso"])
+        self.assertEqual(nat["escalations_not_sent"], [
+            {"kind": "homeland", "rule": "R-ESC-NATIONAL", "why": "no homeland office in the directory"},
+            {"kind": "nsc", "rule": "R-ESC-NATIONAL", "why": "no nsc office in the directory"}])
+        notes = " ".join(e["detail"] for e in nat["history"] if e["what"] == "escalation-note")
+        self.assertIn("homeland: not sent: no homeland node in the directory", notes)
+        self.assertIn("escalation not sent: no homeland node in the directory", self.log("ncert"))
+        self.assertEqual([e["node"] for e in nat["history"] if e["what"] == "escalation"], ["ncert"])
 
 
 if __name__ == "__main__":

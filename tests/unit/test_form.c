@@ -539,6 +539,7 @@ test_incident_json(void **state)
                                        "pdpa_task_open",
                                        "national_reviewed",
                                        "escalated",
+                                       "escalations_not_sent",
                                        NULL};
     Relay__IncidentRecord r = RELAY__INCIDENT_RECORD__INIT;
     Relay__Event e1 = RELAY__EVENT__INIT, e2 = RELAY__EVENT__INIT;
@@ -569,7 +570,7 @@ test_incident_json(void **state)
     assert_non_null(j);
     for (int i = 0; keys[i] != NULL; i++)
         assert_non_null(json_object_get(j, keys[i]));
-    assert_int_equal(json_object_size(j), 24);
+    assert_int_equal(json_object_size(j), 25);
     assert_string_equal(json_string_value(json_object_get(j, "id")),
                         "0102030405060708090a0b0c0d0e0f10");
     assert_string_equal(json_string_value(json_object_get(j, "state")),
