@@ -19,6 +19,7 @@ import configparser
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,11 +31,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+_given_ports = set()
+
+
 def free_port():
-    """free_port - a TCP port on 127.0.0.1 that nobody holds right now"""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """free_port - a TCP port on 127.0.0.1 that nobody holds right now, for
+    a node to listen on. Chosen at random below the kernel's ephemeral range
+    (32768-60999 on Linux): a port the kernel handed out for bind(0) is also
+    what it hands to the next outgoing connection, so a node's own dial
+    could take it before the listener bound it (a node of a browser test
+    failed to listen so, once). Never the same port twice in one process."""
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32768)
+        if port in _given_ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise RuntimeError("free_port: no free port in 20000-32767")
 
 
 SUN_PATH_MAX = 107  # bytes of an AF_UNIX socket path
@@ -292,10 +311,17 @@ class Federation:
         return api_call_full(self.nodes[nid]["api_socket"], method, path, body, headers, timeout)
 
     def ctl_raw(self, nid, *args, timeout_ms=None, stdin=None):
+        """ctl_raw - run relayctl against nid. report, update and close get
+        --no-wait unless args say how long to wait for the target's receipt
+        (--wait-receipt): most tests file with links down on purpose, and
+        test_receipt.py tests the wait itself"""
         cmd = [self.ctl_bin, "-c", self.nodes[nid]["config"]]
         if timeout_ms:
             cmd += ["-t", str(timeout_ms)]
-        return subprocess.run(cmd + list(args), capture_output=True, text=True, input=stdin)
+        args = list(args)
+        if args and args[0] in ("report", "update", "close") and "--wait-receipt" not in args:
+            args.append("--no-wait")
+        return subprocess.run(cmd + args, capture_output=True, text=True, input=stdin)
 
     def ctl(self, nid, *args, stdin=None):
         """ctl - run relayctl --json against a node; the parsed reply"""
