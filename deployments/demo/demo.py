@@ -119,9 +119,11 @@ def main():
 
         say("tp-health files an incident (relayctl report)")
         form = dict(REPORT, aware_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600)))
-        r = fed.ctl("tp-health", "report", "-", stdin=json.dumps(form))
+        r = fed.ctl("tp-health", "report", "-", "--wait-receipt", "10", stdin=json.dumps(form))
         iid = r["incident"]
         print("  incident %s acknowledged by tp-health's store, addressed to %s" % (iid, ", ".join(r["to"])))
+        print("  received by %s at %s (relayctl waits for the reporting target's receipt)" % (
+            r["received"]["by"], r["received"]["at"]))
 
         say("taipei (its reporting target) reviews it")
         fed.ctl("taipei", "wait", iid)

@@ -190,8 +190,20 @@ class RelayctlClientTest(unittest.TestCase):
         self.assertEqual(json.loads(r.stdout), st)
         self.node.replies[("POST", "/api/v1/reports")] = (
             200, {"ok": True, "id": "11" * 16, "incident": ID, "to": ["taipei", "ncert"]})
-        _, r = self.one("report", "-", stdin="{}")
+        _, r = self.one("report", "-", "--no-wait", stdin="{}")
         self.assertEqual(r.stdout, "incident %s filed, to taipei, ncert\n" % ID)
+        # issue 12 item 2: without --no-wait it asks the incident for the
+        # target's receipt and says when, in Taipei time
+        self.node.replies[("GET", "/api/v1/incidents/" + ID)] = (200, {"ok": True, "incident": {
+            "id": ID, "target": "taipei", "history": [
+                {"at": "2026-01-01T00:00:01Z", "node": "taipei", "what": "receipt", "msg": "11" * 16}]}})
+        self.node.requests.clear()
+        r = self.ctl("report", "-", stdin="{}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "incident %s filed, to taipei, ncert\n"
+                         "received by taipei at 2026-01-01 08:00:01 Asia/Taipei\n" % ID)
+        self.assertEqual([q["method"] + " " + q["path"] for q in self.node.requests],
+                         ["POST /api/v1/reports", "GET /api/v1/incidents/" + ID])
 
     def test_error_body_exits_1_with_its_message(self):
         """issue 10 item 3: {"error": {...}} prints relayctl: VERB: MESSAGE and exits 1;

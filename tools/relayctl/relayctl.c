@@ -48,6 +48,8 @@ const struct option verb_opts[] = {
     {"follow-up", required_argument, NULL, 1},
     {"level", required_argument, NULL, 1},
     {"timeout", required_argument, NULL, 1},
+    {"wait-receipt", required_argument, NULL, 1},
+    {"no-wait", no_argument, NULL, 1},
     {"overdue", no_argument, NULL, 1},
     {"queue", no_argument, NULL, 1},
     {"drills", no_argument, NULL, 1},
@@ -159,10 +161,11 @@ parse_int(const char *s, long long min, long long max, long long *out)
 
 static const struct cmd cmds[] = {
     {"keygen", req_keygen, NULL, "keygen [--public] KEYFILE", "", 1, 1},
-    {"report", req_form, show_filed, "report [FILE|-] [--again]", "", 0, 1},
+    {"report", req_form, show_filed,
+     "report [FILE|-] [--again] [--wait-receipt SECONDS | --no-wait]", "", 0, 1},
     {"update", req_update, show_filed,
      "update ID [--team-formed] [--damage-controlled] [--recovered] "
-     "[--subjects-notified] [--text TEXT]",
+     "[--subjects-notified] [--text TEXT] [--wait-receipt SECONDS | --no-wait]",
      "", 1, 1},
     {"support", req_support, show_filed, "support ID --text TEXT", "--text", 1, 1},
     {"request-level", req_request_level, show_filed,
@@ -171,7 +174,8 @@ static const struct cmd cmds[] = {
      "review ID --level N (--confirm|--change) --basis TEXT [--closure] "
      "[--follow-up TEXT]",
      "--level --basis", 1, 1},
-    {"close", req_close, show_filed, "close ID [FILE|-]", "", 1, 2},
+    {"close", req_close, show_filed,
+     "close ID [FILE|-] [--wait-receipt SECONDS | --no-wait]", "", 1, 2},
     {"withdraw", req_withdraw, show_filed, "withdraw ID --reason TEXT",
      "--reason", 1, 1},
     {"advisory", req_form, show_filed, "advisory [FILE|-]", "", 0, 1},
@@ -233,7 +237,10 @@ usage(FILE *fp, int status)
             "  --help     this text; VERB --help: that verb's usage\n"
             "FILE is a JSON form; '-' or none reads stdin. "
             "DURATION: 90s, 15m, 3h, 2d, 1h30m.\n"
-            "exit: 0 ok, 1 the node said no, 2 usage or unreachable node\n",
+            "report, update and close wait up to --wait-receipt SECONDS (default 5) for the\n"
+            "reporting target's receipt and say whether it was received.\n"
+            "exit: 0 ok, 1 the node said no, 2 usage or unreachable node, 3 filed and stored\n"
+            "on this node but NOT yet received by its target (the phone script is printed)\n",
             CTL_TIMEOUT_MS);
     return status;
 }
@@ -340,6 +347,20 @@ main(int argc, char **argv)
         return 2;
     if (a.cmd->req(&a, &q) != 0)
         return a.rc;
+    if (mentions(a.cmd->usage, "wait-receipt") && !flag(&a, "no-wait")) {
+        /* honest filing (issue 12 item 2): say whether the target has it */
+        long long s;
+        if (opt(&a, "wait-receipt") && parse_int(opt(&a, "wait-receipt"), 0, 600, &s) != 0) {
+            json_decref(q.body);
+            return fail_usage(&a, "--wait-receipt: seconds from 0 to 600, not '%s'",
+                              opt(&a, "wait-receipt")), 2;
+        }
+        if ((c = ctl_quiet(&a, &q, &rep)) != 0)
+            return c;
+        c = filed_wait(&a, rep);
+        json_decref(rep);
+        return c;
+    }
     if ((c = ctl_call(&q, a.timeout_ms, &rep)) != 0)
         return c;
     /* audit's verdict sets the exit status even with --json, and an

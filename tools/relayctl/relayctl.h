@@ -30,7 +30,7 @@ struct ctl_req {
 };
 
 extern const struct option verb_opts[];
-#define NOPTS 44 /* entries of verb_opts before its terminator */
+#define NOPTS 46 /* entries of verb_opts before its terminator */
 
 struct args {
     const struct cmd *cmd;
@@ -95,6 +95,12 @@ const char *jtext(const json_t *v);
 const char *jget(const json_t *obj, const char *key);
 void show_drill(const json_t *d);
 int show_filed(struct args *a, const json_t *rep);
+
+/* receipt.c: filed_wait - after report, update or close answered rep,
+ * wait for the reporting target's receipt and print the outcome (taken
+ * as human text or, with --json, rep with "received" and "phone_script");
+ * returns the exit status: 0 received, 3 stored here but not received. */
+int filed_wait(struct args *a, json_t *rep);
 int show_list(struct args *a, const json_t *rep);
 int show_show(struct args *a, const json_t *rep);
 int show_status(struct args *a, const json_t *rep);
