@@ -34,9 +34,11 @@
 #include "view.h"
 #include "writer.h"
 
-/* inbox_advisory_note - received/read here, and the author's counts */
+/* inbox_advisory_note - received/read here, and the author's counts; with
+ * rows, also one {node, delivered_at, read_at} per recipient (one pass) */
 void
-inbox_advisory_note(struct node *n, struct store_txn *t, const Relay__Body *b, json_t *v)
+inbox_advisory_note(struct node *n, struct store_txn *t, const Relay__Body *b, json_t *v,
+                    json_t *rows)
 {
     int64_t at = 0, d, rd;
     json_int_t delivered = 0, read = 0;
@@ -51,9 +53,13 @@ inbox_advisory_note(struct node *n, struct store_txn *t, const Relay__Body *b, j
         return;
     for (size_t i = 0; i < b->n_to; i++) {
         if (store_receipt_get(t, b->id.data, b->to[i], &d, &rd) != RL_OK)
-            continue;
+            d = rd = 0;
         delivered += d != 0 || rd != 0;
         read += rd != 0;
+        if (rows) /* a read receipt says it was delivered too */
+            json_array_append_new(rows, json_pack("{s:s,s:o,s:o}", "node", b->to[i],
+                                                  "delivered_at", api_time(d ? d : rd),
+                                                  "read_at", api_time(rd)));
     }
     json_object_set_new(v, "recipients", json_integer((json_int_t)b->n_to));
     json_object_set_new(v, "delivered", json_integer(delivered));
@@ -108,7 +114,6 @@ inbox_advisory_verb(struct api_req *r)
     struct env_msg m;
     uint8_t id[16];
     json_t *rep, *err, *who;
-    int own;
 
     if (store_begin(n->store, 0, &t) != RL_OK)
         return api_error(r, 503, NULL, "cannot read the store");
@@ -118,18 +123,9 @@ inbox_advisory_verb(struct api_req *r)
     }
     rep = api_ok();
     json_object_set_new(rep, "advisory", form_body_json(m.body));
-    inbox_advisory_note(n, &t, m.body, rep);
-    own = strcmp(m.body->author, n->self->id) == 0;
     who = json_array();
-    for (size_t i = 0; own && i < m.body->n_to; i++) {
-        int64_t d = 0, rd = 0;
-        if (store_receipt_get(&t, id, m.body->to[i], &d, &rd) != RL_OK)
-            d = rd = 0;
-        json_array_append_new(who, json_pack("{s:s,s:o,s:o}", "node", m.body->to[i],
-                                             "delivered_at", api_time(d ? d : rd),
-                                             "read_at", api_time(rd)));
-    }
-    json_object_set_new(rep, "recipients", who);
+    inbox_advisory_note(n, &t, m.body, rep, who);
+    json_object_set_new(rep, "recipients", who); /* the rows, not the count */
     store_abort(&t);
     env_msg_free(&m);
     return rep;

@@ -14,8 +14,10 @@ struct node;
 
 /* inbox_advisory_note - add to v (an advisory's JSON) when it was listed
  * here, when an operator here read it, and, at its author, how many of its
- * recipients have it and have read it. */
-void inbox_advisory_note(struct node *n, struct store_txn *t, const Relay__Body *b, json_t *v);
+ * recipients have it and have read it; rows (or NULL) gets, at the author,
+ * one {node, delivered_at, read_at} per recipient. */
+void inbox_advisory_note(struct node *n, struct store_txn *t, const Relay__Body *b, json_t *v,
+                         json_t *rows);
 
 /* inbox_notice_note - add to v (a drill notice's JSON) when it arrived,
  * when its answer is due, and the drill report that answered it. */

@@ -134,6 +134,22 @@ view_queue_reason(struct node *n, const Relay__IncidentRecord *r, int64_t now)
     return NULL;
 }
 
+/* view_seen_us - a neighbour's last answer, seen_ms (monotonic, 0: never
+ * since this process started), as node-clock time; 0 for never */
+static int64_t
+view_seen_us(int64_t seen_ms, int64_t now_ms)
+{
+    return seen_ms > 0 ? clock_now_us() - (now_ms - seen_ms) * 1000 : 0;
+}
+
+/* view_down_since - null while connected; else when the neighbour was last
+ * seen, or this process's start if never */
+static json_t *
+view_down_since(const struct node *n, int connected, int64_t seen_us)
+{
+    return connected ? json_null() : api_time(seen_us ? seen_us : n->started_us);
+}
+
 /* view_phone_script - R-OFFLINE: at the author's node, while the report
  * has not reached its target, whom to call and what to tell them (the
  * facts of offline_warn in node/router.c, for the console to say in its
@@ -143,7 +159,7 @@ view_phone_script(struct node *n, const Relay__IncidentRecord *r)
 {
     const Relay__Due *d = NULL;
     const struct dir_node *tg;
-    int64_t now_ms = clock_mono_ms(), seen_ms, seen_us;
+    int64_t now_ms = clock_mono_ms();
     int up;
     char hex[ENV_ID_HEX];
 
@@ -155,14 +171,13 @@ view_phone_script(struct node *n, const Relay__IncidentRecord *r)
         return NULL;
     tg = dir_find(node_dir(n), r->target);
     up = link_up_connected(n, now_ms);
-    seen_ms = atomic_load(&n->up_ok_ms);
-    seen_us = seen_ms > 0 ? clock_now_us() - (now_ms - seen_ms) * 1000 : n->started_us;
     env_id_hex(r->id.data, hex);
     return json_pack("{s:s,s:o,s:o,s:o,s:i,s:s,s:s,s:b,s:o}", "target", r->target, "contact",
                      tg && tg->contact[0] ? json_string(tg->contact) : json_null(), "due",
                      api_time(d->due_us), "aware_at", api_time(r->aware_us), "level",
                      plan_level(r), "id", hex, "agency", r->author, "link_connected", up,
-                     "link_since", up ? json_null() : api_time(seen_us));
+                     "link_since",
+                     view_down_since(n, up, view_seen_us(atomic_load(&n->up_ok_ms), now_ms)));
 }
 
 /* view_incident - incident record plus its report's title, due times
@@ -235,7 +250,7 @@ view_list_one(struct node *n, struct store_txn *t, const char *db, const char *f
             return -1;
         *v = form_body_json(m.body);
         if (*v && strcmp(db, "advisories") == 0)
-            inbox_advisory_note(n, t, m.body, *v);
+            inbox_advisory_note(n, t, m.body, *v, NULL);
         else if (*v)
             inbox_notice_note(n, t, &m, *v);
         env_msg_free(&m);
@@ -338,13 +353,10 @@ view_list(struct api_req *r, const char *what)
         return api_error(r, 503, NULL, "cannot read the store");
     }
     rep = api_ok();
-    json_object_set_new(rep, db, arr);
+    /* the list under the db's name; drill notices as "notices" */
+    json_object_set_new(rep, strcmp(db, "drill_notices") == 0 ? "notices" : db, arr);
     if (!adv && !drills) /* R-DRILL: drills are counted apart (this page) */
         json_object_set_new(rep, "counts", json_pack("{s:I,s:I}", "real", real, "drill", drill));
-    if (strcmp(db, "drill_notices") == 0) { /* "notices", as documented */
-        json_object_set(rep, "notices", arr);
-        json_object_del(rep, db);
-    }
     json_object_set_new(rep, "total", json_integer((json_int_t)total));
     json_object_set_new(rep, "scanned", json_integer((json_int_t)scanned));
     env_id_hex(after, hex);
@@ -423,7 +435,7 @@ static json_t *
 link_json(struct node *n, struct store_txn *t, const char *peer, int up,
           int connected, int64_t seen_ms, int64_t now_ms)
 {
-    int64_t seen_us = seen_ms > 0 ? clock_now_us() - (now_ms - seen_ms) * 1000 : 0;
+    int64_t seen_us = view_seen_us(seen_ms, now_ms);
     uint64_t depth = 0, acked = 0, held = 0;
     int64_t last = 0;
     json_t *o;
@@ -438,8 +450,7 @@ link_json(struct node *n, struct store_txn *t, const char *peer, int up,
                   "last_ack", api_time(last), "acked", (json_int_t)acked);
     if (o) {
         json_object_set_new(o, "last_seen", api_time(seen_us));
-        json_object_set_new(o, "down_since", connected ? json_null()
-                            : seen_us ? api_time(seen_us) : api_time(n->started_us));
+        json_object_set_new(o, "down_since", view_down_since(n, connected, seen_us));
     }
     if (o && up && atomic_load(&n->up_skew_at_us) != 0) {
         /* the parent's clock minus ours, from its last reply */
