@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "relayctl.h"
 
-#define RCPT_WAIT_S 5
 #define RCPT_POLL_US 200000
 
 /* taipei - an ISO UTC time as "2026-11-29 17:30:05 Asia/Taipei" (ring of 4) */
@@ -92,20 +91,18 @@ print_not_received(const char *kind, const json_t *inc, const json_t *ps)
            taipei(json_string_value(json_object_get(ps, "due"))));
 }
 
-/* filed_wait - after a filing answered rep: wait for the target's
- * receipt and say what happened; the exit status (0 received, 3 not) */
+/* filed_wait - after a filing answered rep: wait up to secs for the
+ * target's receipt and say what happened; the exit status (0 received, 3
+ * not) */
 int
-filed_wait(struct args *a, json_t *rep)
+filed_wait(struct args *a, json_t *rep, long long secs)
 {
     const char *iid = json_string_value(json_object_get(rep, "incident"));
     const char *id = json_string_value(json_object_get(rep, "id"));
-    long long secs = RCPT_WAIT_S;
     struct timespec t0, t1;
     json_t *got = NULL, *inc = NULL;
     const json_t *rc = NULL;
 
-    if (opt(a, "wait-receipt") && parse_int(opt(a, "wait-receipt"), 0, 600, &secs) != 0)
-        secs = RCPT_WAIT_S; /* checked by req_*: not reached */
     if (iid == NULL || id == NULL) {
         fprintf(stderr, "relayctl: the node's answer names no incident: receipt not awaited\n");
         if (!G.json)

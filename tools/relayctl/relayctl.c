@@ -349,7 +349,7 @@ main(int argc, char **argv)
         return a.rc;
     if (mentions(a.cmd->usage, "wait-receipt") && !flag(&a, "no-wait")) {
         /* honest filing (issue 12 item 2): say whether the target has it */
-        long long s;
+        long long s = CTL_RECEIPT_WAIT_S;
         if (opt(&a, "wait-receipt") && parse_int(opt(&a, "wait-receipt"), 0, 600, &s) != 0) {
             json_decref(q.body);
             return fail_usage(&a, "--wait-receipt: seconds from 0 to 600, not '%s'",
@@ -357,7 +357,7 @@ main(int argc, char **argv)
         }
         if ((c = ctl_quiet(&a, &q, &rep)) != 0)
             return c;
-        c = filed_wait(&a, rep);
+        c = filed_wait(&a, rep, s);
         json_decref(rep);
         return c;
     }

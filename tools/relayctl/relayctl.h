@@ -97,10 +97,12 @@ void show_drill(const json_t *d);
 int show_filed(struct args *a, const json_t *rep);
 
 /* receipt.c: filed_wait - after report, update or close answered rep,
- * wait for the reporting target's receipt and print the outcome (taken
+ * wait up to secs seconds (--wait-receipt, CTL_RECEIPT_WAIT_S by default)
+ * for the reporting target's receipt and print the outcome (taken
  * as human text or, with --json, rep with "received" and "phone_script");
  * returns the exit status: 0 received, 3 stored here but not received. */
-int filed_wait(struct args *a, json_t *rep);
+#define CTL_RECEIPT_WAIT_S 5
+int filed_wait(struct args *a, json_t *rep, long long secs);
 int show_list(struct args *a, const json_t *rep);
 int show_show(struct args *a, const json_t *rep);
 int show_status(struct args *a, const json_t *rep);
