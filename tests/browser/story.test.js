@@ -212,7 +212,7 @@ test('the agency reports its team and closes; the city reviews the closure', asy
   await cl.waitFor();
   await L.tid(cl, 'closure-attack_method').fill('Phishing mail, then a <b>remote desktop</b> login');
   await L.tid(cl, 'closure-remediation').fill('Server rebuilt, passwords reset.');
-  await L.tid(cl, 'closure-root_cause').fill('Remote desktop open to the internet.');
+  await L.tid(cl, 'closure-root_cause').fill('Remote desktop open to the <b>internet</b>.');
   await L.tid(cl, 'closure-submit').click();
   await L.tid(cl, 'action-ok').waitFor();
   await fed.cmd('quiet');
@@ -228,7 +228,9 @@ test('the agency reports its team and closes; the city reviews the closure', asy
   await fed.cmd('quiet');
   await L.open(agency, 'incident/' + storyId, 'incident');
   await agency.locator('[data-testid=incident-state][data-state=closed]').waitFor({ timeout: 30000 });
-  // the closure's free text is text on the page, never markup
+  // the closure's free text (its root cause, in the history) is text on
+  // the page, never markup
+  await L.tid(agency, 'incident-history').getByText('open to the <b>internet</b>', { exact: false }).waitFor();
   assert.equal(await agency.locator('main b').count(), 0);
   agency.assertClean('agency, closure');
   city.assertClean('city, closure review');
